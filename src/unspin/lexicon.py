@@ -1,0 +1,245 @@
+"""Reverse thesaurus, phrase artefacts and learned substitution tables.
+
+A spinner turns an original word into one of its synonyms, so restoring needs
+the reverse direction: given an observed word, which originals list it? The
+shipped table (built by ``scripts/build_lexicon.py`` from Moby and WordNet)
+answers at lemma level; :func:`inflect` puts a candidate back into the
+observed word's inflection.
+
+Extra tables share one shape, :class:`Entry` (observed → original with a
+channel probability): the project's phrase-artefact table
+(``data/phrases.tsv``) and any ``--lexicon`` file a user or ``unspin learn``
+supplies.
+
+>>> lex = Lexicon.default()
+>>> "tell" in {e.original for e in lex.lookup("instruct")}
+True
+>>> [a.tag for a in lex.analyses("instructed") if a.lemma == "instruct"]
+['VBD', 'VBN']
+>>> lex.inflect("tell", "VBD"), lex.inflect("police officer", "NNS")
+('told', 'police officers')
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from .text import InputError
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    original: str  # lemma-level unless the source table says otherwise
+    source: str  # m (Moby), w (WordNet synset), r (WordNet relation), p (phrase table), u (user)
+    # Channel log-probability that a spinner writes the observed form for this
+    # original; None means "estimate from the thesaurus fan-out".
+    channel: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    lemma: str
+    tag: str  # Penn tag of the inflection (VBD, NNS, ...)
+
+
+class Lexicon:
+    """Observed form → candidate originals, plus each original's fan-out."""
+
+    def __init__(self) -> None:
+        self._rev: dict[str, str | list[Entry]] = {}
+        self._morph: dict[str, str | tuple[Analysis, ...]] = {}
+        self._infl: dict[str, str | dict[str, str]] = {}
+        self._fanout: dict[str, int] = {}
+        self._zipf: dict[str, float] = {}
+        self._extra: dict[str, list[Entry]] = {}
+        self.max_span = 1
+        self._phrase_heads: set[str] = set()
+
+    # -- construction -------------------------------------------------------
+    @classmethod
+    @cache
+    def default(cls) -> Lexicon:
+        lex = cls()
+        lex._load_thesaurus(resources.files("unspin") / "data" / "lexicon.tsv.gz")
+        with (resources.files("unspin") / "data" / "phrases.tsv").open(encoding="utf-8") as f:
+            lex.add_table(_read_tsv(f), source="p")
+        return lex
+
+    def _load_thesaurus(self, path) -> None:
+        # Bytes + one split is ~3x faster than line-by-line text gzip; values
+        # stay strings and are parsed on first lookup.
+        with path.open("rb") as raw:
+            blob = gzip.decompress(raw.read()).decode("utf-8")
+        tables = {"R": self._rev, "M": self._morph, "I": self._infl}
+        for line in blob.split("\n"):
+            if not line:
+                continue
+            kind, key, value = line.split("\t", 2)
+            if kind == "F":
+                fanout, zipf = value.split("\t")
+                self._fanout[key] = int(fanout)
+                self._zipf[key] = float(zipf)
+            else:
+                tables[kind][key] = value
+                if kind == "R" and " " in key:
+                    self._note_span(key)
+
+    def _note_span(self, key: str) -> None:
+        n = key.count(" ") + 1
+        if n > 1:
+            self._phrase_heads.add(key.split(" ", 1)[0])
+            self.max_span = max(self.max_span, min(n, 4))
+
+    def with_table(self, pairs: list[tuple[str, str, float]], source: str = "u") -> Lexicon:
+        """A copy of this lexicon that also knows ``pairs`` (spun, original, prob)."""
+        new = Lexicon()
+        new._rev, new._fanout, new._zipf = self._rev, self._fanout, self._zipf
+        new._morph, new._infl = self._morph, self._infl
+        new._extra = {k: list(v) for k, v in self._extra.items()}
+        new._phrase_heads = set(self._phrase_heads)
+        new.max_span = self.max_span
+        new.add_table(pairs, source=source)
+        return new
+
+    def add_table(self, pairs, source: str = "u") -> None:
+        import math
+
+        for spun, original, prob in pairs:
+            spun, original = spun.strip().lower(), original.strip().lower()
+            if not spun or not original or spun == original:
+                continue
+            entry = Entry(original, source, math.log(max(min(prob, 1.0), 1e-6)))
+            self._extra.setdefault(spun, []).append(entry)
+            self._note_span(spun)
+
+    # -- queries ------------------------------------------------------------
+    def lookup(self, observed: str) -> list[Entry]:
+        """Candidate originals for an observed lemma or phrase (may be empty)."""
+        val = self._rev.get(observed)
+        if isinstance(val, str):
+            entries = []
+            for item in val.split(" "):
+                orig, _, flags = item.rpartition(":")
+                entries.append(Entry(orig.replace("_", " "), flags))
+            self._rev[observed] = val = entries
+        extra = self._extra.get(observed)
+        if extra:
+            return extra + (val or [])
+        return val or []
+
+    def analyses(self, word: str) -> tuple[Analysis, ...]:
+        """Readings of an inflected form as (lemma, tag); () for a base form."""
+        val = self._morph.get(word, ())
+        if isinstance(val, str):
+            val = tuple(Analysis(*item.split(":")) for item in val.split(" "))
+            self._morph[word] = val
+        return val
+
+    def inflect(self, original: str, tag: str | None) -> str | None:
+        """Put ``original`` (a lemma or phrase) into inflection ``tag``.
+
+        Verbs inflect their first word ("come back" → "came back"), nouns
+        their last. None when the inflection is unknown: such a candidate is
+        dropped rather than garbled.
+        """
+        if tag is None:
+            return original
+        parts = original.split(" ")
+        idx = 0 if tag.startswith("VB") else len(parts) - 1
+        table = self._infl.get(parts[idx])
+        if isinstance(table, str):
+            table = dict(item.split("=", 1) for item in table.split(" "))
+            self._infl[parts[idx]] = table
+        form = table.get(tag) if table else None
+        if form is None:
+            return None
+        parts[idx] = form
+        return " ".join(parts)
+
+    def has(self, observed: str) -> bool:
+        return observed in self._rev or observed in self._extra
+
+    def may_start_phrase(self, word: str) -> bool:
+        return word in self._phrase_heads
+
+    def fanout(self, original: str) -> int:
+        """How many synonyms the thesauri list for ``original`` (≥ 1)."""
+        return max(self._fanout.get(original, 1), 1)
+
+    def zipf(self, word: str) -> float | None:
+        """wordfreq's Zipf frequency of an original (None if not an original)."""
+        return self._zipf.get(word)
+
+    def table_entries(self, source: str | None = None) -> list[tuple[str, Entry]]:
+        return [
+            (spun, e)
+            for spun, entries in self._extra.items()
+            for e in entries
+            if source is None or e.source == source
+        ]
+
+
+def _read_tsv(f) -> list[tuple[str, str, float]]:
+    pairs = []
+    for line in f:
+        line = line.rstrip("\n")
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        prob = float(parts[2]) if len(parts) > 2 and parts[2] else 0.5
+        pairs.append((parts[0], parts[1], prob))
+    return pairs
+
+
+def read_table(path: str | Path) -> list[tuple[str, str, float]]:
+    """Read a user substitution table: JSON, CSV or TSV of spun → original.
+
+    Accepted shapes (the Problematic Paper Screener's fingerprint lists, and
+    ``unspin learn`` output): a JSON list of ``{"spun"|"tortured", "original"|
+    "correct"|"expected", "prob"?}`` objects or of ``[spun, original]`` pairs,
+    a JSON object ``{spun: original}``, or CSV/TSV rows ``spun,original[,prob]``
+    (a header row is skipped).
+    """
+    p = Path(path)
+    try:
+        raw = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read lexicon {p}: {e}") from None
+    pairs: list[tuple[str, str, float]] = []
+    if p.suffix.lower() == ".json" or raw.lstrip()[:1] in "[{":
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise InputError(f"lexicon {p} is not valid JSON: {e}") from None
+        if isinstance(data, dict) and "entries" in data:
+            data = data["entries"]
+        items = data.items() if isinstance(data, dict) else data
+        for item in items:
+            if isinstance(item, dict):
+                spun = item.get("spun") or item.get("tortured") or item.get("tortured_phrase")
+                orig = item.get("original") or item.get("correct") or item.get("expected")
+                prob = float(item.get("prob", item.get("probability", 0.5)))
+            elif isinstance(item, list | tuple) and len(item) >= 2:
+                spun, orig = item[0], item[1]
+                prob = float(item[2]) if len(item) > 2 else 0.5
+            else:
+                raise InputError(f"lexicon {p}: cannot read entry {item!r}")
+            if isinstance(spun, str) and isinstance(orig, str):
+                pairs.append((spun, orig, prob))
+    else:
+        dialect = "excel-tab" if "\t" in raw.split("\n", 1)[0] else "excel"
+        for i, row in enumerate(csv.reader(io.StringIO(raw), dialect=dialect)):
+            if len(row) < 2 or (i == 0 and row[0].strip().lower() in ("spun", "tortured")):
+                continue
+            prob = float(row[2]) if len(row) > 2 and row[2].strip() else 0.5
+            pairs.append((row[0], row[1], prob))
+    if not pairs:
+        raise InputError(f"lexicon {p} has no entries")
+    return pairs

@@ -1,0 +1,506 @@
+"""Restore spun text: pick, for each suspicious span, the likeliest original.
+
+The decision is a noisy-channel model. For an observed span ``w`` and a
+candidate original ``c`` (from the reverse thesaurus, the phrase table or a
+user table), the log-odds that ``c`` was written and a spinner turned it into
+``w``, against ``w`` being original, is::
+
+    logit(rho)                      document spin rate: the prior
+  + LM(c in context) - LM(w ...)    fluency gain, left and right context
+  + log P(spinner writes w | c)     the channel: 1 / fan-out of c's synonyms,
+                                    or the probability in a learned table
+  + a/an agreement, frequency shift, quotation and length terms
+
+``rho`` is estimated per document by EM over all spans first, so a clean
+document (rho near 0) needs overwhelming evidence for any change while a spun
+one (rho 15-35 %) accepts ordinary evidence: detect and restore are two views
+of one model. A change is made only when its posterior clears the
+confidence threshold (precision first, as ftfy does).
+
+>>> r = restore("He stated the troopers got here underneath assault this 12 months.")
+>>> r.text
+'He said the soldiers came under attack this year.'
+>>> [(c.spun, c.restored) for c in r.changes][:2]
+[('stated', 'said'), ('troopers', 'soldiers')]
+>>> restore("The officer told reporters he was tired.").changes
+[]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+
+from .lexicon import Entry, Lexicon
+from .lm import BOS, LanguageModel
+from .text import Document, InputError, check_text, english_share, match_case
+
+DEFAULT_CONFIDENCE = 0.5
+
+
+# The features of a (span, candidate) pair, against leaving the span alone.
+FEATURES = (
+    "lm_gain",  # ln P(candidate in context) - ln P(observed in context), left+right
+    "log_fanout",  # ln(number of synonyms the thesauri list for the candidate)
+    "table_logp",  # ln P(spun | original) from a phrase or learned table, else 0
+    "is_table",  # the pair comes from a table rather than a thesaurus
+    "sources",  # how many of Moby / WordNet synset / WordNet relation link them
+    "freq_shift",  # zipf(candidate) - zipf(observed), clipped to ±3
+    "cand_function",  # the candidate is a function word
+    "article",  # +1 a/an agrees with the candidate only, -1 with the observed only
+    "in_quote",  # inside quotation marks
+    "deleted",  # LM words the candidate removes
+    "inserted",  # LM words the candidate adds
+    "obs_zipf",  # how common the observed form is
+    "obs_unknown",  # the LM does not know the observed form
+)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Model weights (trained by scripts/train_restore.py) and decoding constants."""
+
+    weights: tuple[float, ...]
+    bias: float
+    prior_weight: float  # multiplies logit(document spin rate)
+    threshold: float = DEFAULT_CONFIDENCE
+    rate_prior: tuple[float, float] = (0.5, 30.0)  # Beta prior on the spin rate
+    rate_bounds: tuple[float, float] = (0.002, 0.45)
+    max_candidates: int = 40
+    em_iterations: int = 6
+
+    @classmethod
+    def load(cls, path=None) -> Params:
+        if path is None:
+            path = resources.files("unspin") / "data" / "model.json"
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return cls(
+            weights=tuple(d["weights"][f] for f in FEATURES),
+            bias=d["bias"],
+            prior_weight=d["prior_weight"],
+            threshold=d.get("threshold", DEFAULT_CONFIDENCE),
+        )
+
+    @classmethod
+    def untrained(cls) -> Params:
+        """Hand-set weights of the plain noisy channel (used to bootstrap training)."""
+        w = dict.fromkeys(FEATURES, 0.0)
+        w.update(lm_gain=1.0, log_fanout=-0.8, table_logp=1.0, freq_shift=0.4, article=3.0,
+                 in_quote=-3.0, deleted=-1.5)
+        return cls(weights=tuple(w[f] for f in FEATURES), bias=0.0, prior_weight=1.0)
+
+
+@dataclass
+class Change:
+    start: int
+    end: int
+    spun: str
+    restored: str
+    confidence: float
+    evidence: dict = field(default_factory=dict)
+
+
+@dataclass
+class Restoration:
+    text: str
+    changes: list[Change]
+    spin_rate: float  # the model's estimate of the share of spun spans
+    n_words: int
+    candidates: int = 0  # spans that had any candidate (the denominator of spin_rate)
+    spans: list[Span] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "changes": [asdict(c) for c in self.changes],
+            "spin_rate": round(self.spin_rate, 4),
+            "n_words": self.n_words,
+        }
+
+
+@dataclass
+class Candidate:
+    words: tuple[str, ...]  # LM words of the candidate (lowercase)
+    source: str
+    features: tuple[float, ...]
+    logit: float  # w . features + bias, without the document prior
+
+    def evidence(self) -> dict:
+        ev: dict = {"source": _SOURCE_NAMES.get(self.source, self.source)}
+        f = dict(zip(FEATURES, self.features, strict=True))
+        ev["lm_gain"] = round(f["lm_gain"], 2)
+        ev["freq_shift"] = round(f["freq_shift"], 2)
+        if f["is_table"]:
+            ev["table_prob"] = round(math.exp(f["table_logp"]), 3)
+        else:
+            ev["synonyms_of_original"] = round(math.exp(f["log_fanout"]))
+        if f["article"]:
+            ev["article"] = "agrees with restored" if f["article"] > 0 else "agrees with spun"
+        if f["in_quote"]:
+            ev["in_quote"] = True
+        return ev
+
+
+_SOURCE_NAMES = {"p": "phrase table", "u": "user table", "m": "moby", "w": "wordnet",
+                 "r": "wordnet-relation"}
+
+
+@dataclass
+class Span:
+    i: int  # first word index
+    j: int  # one past the last word index
+    candidates: list[Candidate]
+    best: Candidate | None = None
+    posterior: float = 0.0  # P(spun) for the whole span under the final prior
+    confidence: float = 0.0  # P(best candidate is the original)
+
+
+STOPWORDS = frozenset(
+    """a an the and or but if then than so as of at by for from in into on onto to
+    with without within about above after before below between under over through
+    during since until up down out off again further once here there when where why how
+    all any both each few more most other some such no nor not only own same too very
+    can will just should would could might must may shall do does did doing done have
+    has had having be is am are was were been being i me my myself we our ours you your
+    he him his she her it its they them their what which who whom this that these those
+    s t don shouldn now also yet still even ever it's i'm he's she's we're they're
+    isn't aren't wasn't weren't didn't doesn't don't can't won't wouldn't couldn't
+    one two three four five six seven eight nine ten said says say mr mrs ms dr""".split()
+)
+_VOWEL_SOUND_EXCEPTIONS = ("hour", "honest", "honor", "honour", "heir")
+_CONSONANT_SOUND_EXCEPTIONS = ("uni", "use", "usu", "uti", "eu", "one", "once", "ur")
+
+
+def takes_an(word: str) -> bool:
+    """Whether ``word`` starts with a vowel sound (so it takes "an").
+
+    >>> takes_an("update"), takes_an("hour"), takes_an("university"), takes_an("replace")
+    (True, True, False, False)
+    """
+    w = word.lower()
+    if w.startswith(_VOWEL_SOUND_EXCEPTIONS):
+        return True
+    if w.startswith(_CONSONANT_SOUND_EXCEPTIONS):
+        return False
+    return w[:1] in "aeiou"
+
+
+class Restorer:
+    """Holds the lexicon, LM and weights; :meth:`restore` does one document."""
+
+    def __init__(
+        self,
+        lexicon: Lexicon | None = None,
+        lm: LanguageModel | None = None,
+        params: Params | None = None,
+    ) -> None:
+        self.lex = lexicon or Lexicon.default()
+        self.lm = lm or LanguageModel.default()
+        self.p = params or Params.load()
+        self._cands: dict[tuple[str, ...], list[tuple[tuple[str, ...], Entry, float]]] = {}
+
+    # -- public -------------------------------------------------------------
+    def restore(self, text: str, confidence: float | None = None) -> Restoration:
+        doc = self.document(text)
+        spans = self.analyse(doc)
+        rate = self.estimate_rate(spans)
+        threshold = self.p.threshold if confidence is None else confidence
+        changes = self.decode(doc, spans, rate, threshold)
+        return Restoration(
+            text=_apply(text, changes),
+            changes=changes,
+            spin_rate=rate,
+            n_words=doc.n_words,
+            candidates=len(spans),
+            spans=spans,
+        )
+
+    def document(self, text: str) -> Document:
+        """Validate and tokenise ``text`` (raises InputError for non-prose)."""
+        check_text(text)
+        doc = Document.from_text(text)
+        if doc.n_words >= 20 and english_share(doc, self.lm.known) < 0.5:
+            raise InputError("input does not look like English text")
+        return doc
+
+    # -- analysis -----------------------------------------------------------
+    def analyse(self, doc: Document, cur: list[tuple[str, ...]] | None = None) -> list[Span]:
+        """Score every candidate span of ``doc`` in the context ``cur``."""
+        if cur is None:
+            cur = _lm_words(doc)
+        spans = []
+        n = len(doc.words)
+        for i in range(n):
+            for j in range(i + 1, min(i + self.lex.max_span, n) + 1):
+                span = self._span(doc, cur, i, j)
+                if span is not None:
+                    spans.append(span)
+        return spans
+
+    def _span(self, doc: Document, cur, i: int, j: int) -> Span | None:
+        toks = doc.words[i:j]
+        first = toks[0]
+        if j - i == 1:
+            if first.kind != "word":
+                return None
+            w = first.norm
+            if w in STOPWORDS or len(w) < 3:
+                return None
+            if first.text[:1].isupper() and not first.sentence_start:
+                return None  # proper nouns are immutable
+            if first.text.isupper() and len(first.text) > 1:
+                return None
+            norms = (w,)
+        else:
+            head = first.norm
+            if not self.lex.may_start_phrase(head) and not any(
+                self.lex.may_start_phrase(a.lemma) for a in self.lex.analyses(head)
+            ):
+                return None
+            # Only plain single-spaced phrases: punctuation between words ends it.
+            for a, b in zip(toks, toks[1:], strict=False):
+                if doc.text[a.end : b.start] != " ":
+                    return None
+            norms = tuple(t.norm for t in toks)
+        cands = self._candidates(norms)
+        if not cands:
+            return None
+        scored = self._score(doc, cur, i, j, norms, cands)
+        return Span(i, j, scored) if scored else None
+
+    def _candidates(self, norms: tuple[str, ...]):
+        """(LM words, entry, zipf) of each candidate original, re-inflected; cached."""
+        got = self._cands.get(norms)
+        if got is not None:
+            return got
+        found: dict[str, Entry] = {}
+        key = " ".join(norms)
+        if len(norms) > 1 and not self.lex.has(key) and not _could_inflect(self.lex, norms):
+            self._cands[norms] = []
+            return []
+        for e in self.lex.lookup(key):
+            found.setdefault(e.original, e)
+        head, rest = norms[0], norms[1:]
+        for a in self.lex.analyses(head):
+            lemma_key = " ".join([a.lemma, *rest])
+            if lemma_key == key:
+                continue
+            for e in self.lex.lookup(lemma_key):
+                form = self.lex.inflect(e.original, a.tag)
+                if form:
+                    found.setdefault(form, e)
+        found.pop(key, None)
+        out = []
+        for form, e in found.items():
+            words = tuple(form.split())
+            if all(self.lm.known(w) for w in words):
+                out.append((words, e, self.lm.zipf(words)))
+        # Keep table entries and the most frequent originals: spinners start
+        # from common words.
+        out.sort(key=lambda c: (c[1].channel is None, -c[2]))
+        del out[self.p.max_candidates :]
+        if len(self._cands) > 200_000:
+            self._cands.clear()
+        self._cands[norms] = out
+        return out
+
+    def _score(self, doc, cur, i, j, norms, cands) -> list[Candidate]:
+        lm, lex = self.lm, self.lex
+        w, bias = self.p.weights, self.p.bias
+        obs = tuple(x for n in norms for x in n.split())
+        left = _left(doc, cur, i)
+        right = _right(doc, cur, j)
+        nl = len(left)
+        base = lm.sequence_logprob([*left, *obs, *right], nl)
+        obs_zipf = lm.zipf(obs)
+        obs_unknown = 0.0 if all(lm.known(x) for x in obs) else 1.0
+        article = _article_before(doc, i)
+        in_quote = 1.0 if doc.words[i].in_quote else 0.0
+        out = []
+        for words, e, zipf in cands:
+            gain = lm.sequence_logprob([*left, *words, *right], nl) - base
+            table = e.channel is not None
+            art = 0.0
+            if article is not None:
+                agree_obs = takes_an(obs[0]) == (article == "an")
+                agree_c = takes_an(words[0]) == (article == "an")
+                if agree_c != agree_obs:
+                    art = 1.0 if agree_c else -1.0
+            f = (
+                gain,
+                0.0 if table else math.log(lex.fanout(e.original)),
+                e.channel if table else 0.0,
+                1.0 if table else 0.0,
+                0.0 if table else float(len(e.source)),
+                max(-3.0, min(3.0, zipf - obs_zipf)),
+                1.0 if all(x in STOPWORDS for x in words) else 0.0,
+                art,
+                in_quote,
+                float(max(0, len(obs) - len(words))),
+                float(max(0, len(words) - len(obs))),
+                obs_zipf,
+                obs_unknown,
+            )
+            logit = bias + sum(a * b for a, b in zip(w, f, strict=True))
+            out.append(Candidate(words, e.source, f, logit))
+        out.sort(key=lambda c: -c.logit)
+        return out[:8]
+
+    # -- the document prior -------------------------------------------------
+    def estimate_rate(self, spans: list[Span]) -> float:
+        """EM estimate of the share of candidate spans a spinner changed."""
+        lo, hi = self.p.rate_bounds
+        if not spans:
+            return lo
+        a, b = self.p.rate_prior
+        k = self.p.prior_weight
+        # Likelihood ratio of "spun" vs "kept" for each span, prior excluded.
+        lrs = [sum(math.exp(min(c.logit, 30.0)) for c in s.candidates) for s in spans]
+        rate = 0.05
+        for _ in range(self.p.em_iterations):
+            odds = math.exp(k * math.log(rate / (1 - rate)))
+            post = sum(odds * lr / (1 + odds * lr) for lr in lrs)
+            rate = min(hi, max(lo, (post + a) / (len(spans) + a + b)))
+        return rate
+
+    def prior(self, rate: float) -> float:
+        return self.p.prior_weight * math.log(rate / (1 - rate))
+
+    # -- decoding -----------------------------------------------------------
+    def decode(self, doc: Document, spans: list[Span], rate: float, threshold: float):
+        prior = self.prior(rate)
+        chosen = _select(spans, prior, threshold)
+        if chosen:
+            # Second pass: neighbours of a change are re-scored in the restored
+            # context ("refusing to struggle" reads differently after a fix).
+            cur = _lm_words(doc)
+            for s in chosen:
+                _put(cur, s)
+            near = {k for s in chosen for k in range(s.i - 2, s.j + 2)}
+            taken = {k for s in chosen for k in range(s.i, s.j)}
+            rescored = [
+                self._span(doc, cur, s.i, s.j) or s
+                for s in spans
+                if s.i in near and not any(k in taken for k in range(s.i, s.j))
+            ]
+            chosen += _select(rescored, prior, threshold, taken)
+        changes = [_change(doc, s) for s in sorted(chosen, key=lambda s: s.i)]
+        return [c for c in changes if c is not None]
+
+
+def _could_inflect(lex: Lexicon, norms: tuple[str, ...]) -> bool:
+    rest = " ".join(norms[1:])
+    return any(lex.has(f"{a.lemma} {rest}") for a in lex.analyses(norms[0]))
+
+
+def score_spans(spans: list[Span], prior: float) -> None:
+    """Set each span's best candidate, P(spun) and confidence under ``prior``."""
+    for s in spans:
+        odds = [math.exp(min(prior + c.logit, 30.0)) for c in s.candidates]
+        total = 1.0 + sum(odds)
+        s.best = s.candidates[0]
+        s.posterior = 1.0 - 1.0 / total
+        s.confidence = odds[0] / total
+
+
+def _select(spans: list[Span], prior: float, threshold: float, taken=None) -> list[Span]:
+    """Non-overlapping spans whose best candidate clears ``threshold``, best first."""
+    taken = set(taken or ())
+    score_spans(spans, prior)
+    chosen = []
+    for s in sorted(spans, key=lambda s: -s.confidence):
+        if s.confidence < threshold:
+            break
+        if any(k in taken for k in range(s.i, s.j)):
+            continue
+        taken.update(range(s.i, s.j))
+        chosen.append(s)
+    return chosen
+
+
+def _change(doc: Document, s: Span) -> Change | None:
+    first, last = doc.words[s.i], doc.words[s.j - 1]
+    spun = doc.text[first.start : last.end]
+    restored = match_case(first.text, " ".join(s.best.words), first.sentence_start)
+    if restored == spun:
+        return None
+    return Change(first.start, last.end, spun, restored, round(s.confidence, 4),
+                  s.best.evidence())
+
+
+# -- helpers over the LM view of a document ---------------------------------
+def _lm_words(doc: Document) -> list[tuple[str, ...]]:
+    """The LM's words for each word token; numbers become () and cut history."""
+    return [(t.norm,) if t.kind == "word" else () for t in doc.words]
+
+
+def _put(cur, s: Span) -> None:
+    cur[s.i] = s.best.words
+    for k in range(s.i + 1, s.j):
+        cur[k] = ()
+
+
+def _left(doc: Document, cur, i: int) -> list[str | None]:
+    out: list[str | None] = []
+    k = i
+    while len(out) < 2:
+        if doc.words[k].sentence_start or k == 0:
+            out.append(BOS)
+            break
+        k -= 1
+        ws = cur[k]
+        if doc.words[k].kind == "num":
+            out.append(None)
+            break
+        out.extend(reversed(ws))
+    return list(reversed(out[:2]))
+
+
+def _right(doc: Document, cur, j: int) -> list[str | None]:
+    out: list[str | None] = []
+    k = j
+    while len(out) < 2 and k < len(doc.words):
+        if doc.words[k].sentence_start or doc.words[k].kind == "num":
+            break
+        out.extend(cur[k])
+        k += 1
+    return out[:2]
+
+
+def _article_before(doc: Document, i: int) -> str | None:
+    if i == 0:
+        return None
+    prev = doc.words[i - 1]
+    if doc.text[prev.end : doc.words[i].start] != " ":
+        return None
+    n = prev.norm
+    return n if n in ("a", "an") else None
+
+
+def _apply(text: str, changes: list[Change]) -> str:
+    out, pos = [], 0
+    for c in changes:
+        out.append(text[pos : c.start])
+        out.append(c.restored)
+        pos = c.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+_DEFAULT: Restorer | None = None
+
+
+def default_restorer() -> Restorer:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Restorer()
+    return _DEFAULT
+
+
+def restore(
+    text: str, confidence: float | None = None, restorer: Restorer | None = None
+) -> Restoration:
+    """Restore ``text``; see the module docstring."""
+    return (restorer or default_restorer()).restore(text, confidence)

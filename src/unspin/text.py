@@ -1,0 +1,170 @@
+"""The document model: one tokenisation, shared by every command.
+
+A :class:`Document` keeps the input string untouched and describes it as a
+list of :class:`Token` spans. Everything downstream (restore, detect) works on
+word indices into ``Document.words`` and reports character offsets into
+``Document.text``, so output can always be mapped back byte-for-byte.
+
+>>> doc = Document.from_text('date 2022-05-22 He said, “It was fine.” Then we went')
+>>> doc.body_start
+16
+>>> [t.text for t in doc.words][:4]
+['He', 'said', 'It', 'was']
+>>> [(t.text, t.in_quote, t.sentence_start) for t in doc.words if t.text in ('It', 'Then')]
+[('It', True, True), ('Then', False, True)]
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# Words keep internal apostrophes ("didn’t"); hyphenated compounds are split so
+# each part can be looked up on its own.
+_TOKEN_RE = re.compile(
+    r"(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*)"
+    r"|(?P<num>\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?)"
+    r"|(?P<space>\s+)"
+    r"|(?P<punct>[^\w\s]|_)",
+    re.UNICODE,
+)
+# A crawl line such as "date 2022-05-22" before the article is metadata.
+_META_RE = re.compile(r"\A\s*date \d{4}-\d{2}-\d{2}[ \t]*(?:\n|(?= ))")
+_OPEN_QUOTES = "“«„"
+_CLOSE_QUOTES = "”»"
+_SENTENCE_END = ".!?"
+
+
+class InputError(ValueError):
+    """Input that unspin cannot treat as English prose (one-line message)."""
+
+
+@dataclass(slots=True)
+class Token:
+    start: int
+    end: int
+    text: str
+    kind: str  # word | num | space | punct
+    in_quote: bool = False
+    sentence_start: bool = False
+
+    @property
+    def norm(self) -> str:
+        """Lowercase form with typographic apostrophes folded, as the LM spells it."""
+        return self.text.lower().replace("’", "'")
+
+
+@dataclass
+class Document:
+    text: str
+    tokens: list[Token] = field(default_factory=list)
+    words: list[Token] = field(default_factory=list)
+    body_start: int = 0
+
+    @classmethod
+    def from_text(cls, text: str) -> Document:
+        meta = _META_RE.match(text)
+        body_start = meta.end() if meta else 0
+        tokens: list[Token] = []
+        in_quote = False
+        sentence_start = True
+        for m in _TOKEN_RE.finditer(text, body_start):
+            kind = m.lastgroup or "punct"
+            tok = Token(m.start(), m.end(), m.group(), kind)
+            s = tok.text
+            if kind == "space":
+                if "\n" in s:
+                    # Paragraphs end quotes (news style re-opens them) and sentences.
+                    in_quote = False
+                    sentence_start = True
+            elif kind == "punct":
+                if s in _OPEN_QUOTES:
+                    in_quote = True
+                elif s in _CLOSE_QUOTES:
+                    in_quote = False
+                elif s == '"':
+                    in_quote = not in_quote
+                elif s in _SENTENCE_END:
+                    sentence_start = True
+                if s in _OPEN_QUOTES or s == '"':
+                    tok.in_quote = in_quote
+            else:
+                tok.in_quote = in_quote
+                tok.sentence_start = sentence_start
+                sentence_start = False
+            tokens.append(tok)
+        doc = cls(text=text, tokens=tokens, body_start=body_start)
+        doc.words = [t for t in tokens if t.kind in ("word", "num")]
+        return doc
+
+    @property
+    def n_words(self) -> int:
+        return sum(1 for t in self.words if t.kind == "word")
+
+    def gap(self, i: int) -> str:
+        """The text between word ``i`` and word ``i + 1`` (punctuation, spaces)."""
+        return self.text[self.words[i].end : self.words[i + 1].start]
+
+
+def check_text(text: str, max_chars: int = 5_000_000) -> str:
+    """Validate that ``text`` is prose unspin can work on; raise InputError if not.
+
+    >>> check_text("A short sentence.")
+    'A short sentence.'
+    >>> check_text("\\x00\\x01\\x02 binary")
+    Traceback (most recent call last):
+    unspin.text.InputError: input looks binary (control characters), not text
+    """
+    if len(text) > max_chars:
+        raise InputError(f"input is too large ({len(text):,} characters; limit {max_chars:,})")
+    sample = text[:100_000]
+    controls = sum(
+        1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f"
+    )
+    if controls and controls > 0.001 * len(sample):
+        raise InputError("input looks binary (control characters), not text")
+    return text
+
+
+def decode_bytes(data: bytes, name: str = "input") -> str:
+    """Decode UTF-8 input strictly, with a one-line error otherwise.
+
+    >>> decode_bytes(b"caf\\xc3\\xa9")
+    'café'
+    >>> decode_bytes(b"\\xff\\xfe\\x00bad")
+    Traceback (most recent call last):
+    unspin.text.InputError: input is not valid UTF-8 (byte 0xff at offset 0)
+    """
+    if b"\x00" in data[:100_000]:
+        raise InputError(f"{name} looks binary (NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        bad = data[e.start : e.start + 1].hex()
+        raise InputError(f"{name} is not valid UTF-8 (byte 0x{bad} at offset {e.start})") from None
+
+
+def english_share(doc: Document, known) -> float:
+    """Share of alphabetic words that ``known`` accepts (a cheap language check)."""
+    words = [t.norm for t in doc.words if t.kind == "word"]
+    if not words:
+        return 0.0
+    return sum(1 for w in words if known(w)) / len(words)
+
+
+def match_case(template: str, word: str, sentence_start: bool = False) -> str:
+    """Give ``word`` the casing convention of ``template``.
+
+    >>> match_case("Instructed", "told")
+    'Told'
+    >>> match_case("NASA", "space agency")
+    'SPACE AGENCY'
+    >>> match_case("stated", "said", sentence_start=True)
+    'Said'
+    """
+    if template.isupper() and len(template) > 1:
+        return word.upper()
+    if template[:1].isupper() or sentence_start:
+        return word[:1].upper() + word[1:]
+    return word
