@@ -68,7 +68,8 @@ class Params:
     threshold: float = DEFAULT_CONFIDENCE
     rate_prior: tuple[float, float] = (0.5, 30.0)  # Beta prior on the spin rate
     rate_bounds: tuple[float, float] = (0.002, 0.45)
-    max_candidates: int = 40
+    max_candidates: int = 40  # looked up and scored per span
+    max_kept: int = 8  # kept per span after scoring
     em_iterations: int = 6
 
     @classmethod
@@ -77,11 +78,20 @@ class Params:
             path = resources.files("unspin") / "data" / "model.json"
         d = json.loads(path.read_text(encoding="utf-8"))
         return cls(
-            weights=tuple(d["weights"][f] for f in FEATURES),
+            weights=tuple(d["weights"].get(f, 0.0) for f in FEATURES),
             bias=d["bias"],
             prior_weight=d["prior_weight"],
             threshold=d.get("threshold", DEFAULT_CONFIDENCE),
         )
+
+    def to_json(self, **extra) -> dict:
+        return {
+            "weights": dict(zip(FEATURES, self.weights, strict=True)),
+            "bias": self.bias,
+            "prior_weight": self.prior_weight,
+            "threshold": self.threshold,
+            **extra,
+        }
 
     @classmethod
     def untrained(cls) -> Params:
@@ -346,7 +356,7 @@ class Restorer:
             logit = bias + sum(a * b for a, b in zip(w, f, strict=True))
             out.append(Candidate(words, e.source, f, logit))
         out.sort(key=lambda c: -c.logit)
-        return out[:8]
+        return out[: self.p.max_kept]
 
     # -- the document prior -------------------------------------------------
     def estimate_rate(self, spans: list[Span]) -> float:
@@ -355,12 +365,13 @@ class Restorer:
         if not spans:
             return lo
         a, b = self.p.rate_prior
-        k = self.p.prior_weight
         # Likelihood ratio of "spun" vs "kept" for each span, prior excluded.
+        # Plain EM (prior weight 1): a sharper prior here would collapse the
+        # estimate to a bound; the learned weight applies in decisions only.
         lrs = [sum(math.exp(min(c.logit, 30.0)) for c in s.candidates) for s in spans]
         rate = 0.05
         for _ in range(self.p.em_iterations):
-            odds = math.exp(k * math.log(rate / (1 - rate)))
+            odds = rate / (1 - rate)
             post = sum(odds * lr / (1 + odds * lr) for lr in lrs)
             rate = min(hi, max(lo, (post + a) / (len(spans) + a + b)))
         return rate

@@ -1,0 +1,238 @@
+"""Train restore's decision weights on synthetic spins of the project's own prose.
+
+    python scripts/train_restore.py            # writes src/unspin/data/model.json
+
+Training text is ``corpus/own`` (written for the project, CC0). It is spun
+with the evaluation spinner (``eval/spinner.py``) using the Moby and MyThes
+dictionaries at several rates; Roget is kept out of training so that it stays
+a foreign dictionary for evaluation, and the research corpora are never used.
+
+The model is a conditional logit over {keep} ∪ candidates of each span: the
+label is the candidate equal to the true original when the span is exactly a
+swap, else "keep" (a swap whose original is not among the candidates is also
+"keep": no change is the best available action). Training runs twice: first
+with the true spin rate as the document prior, then with the EM estimate that
+inference will see. The confidence threshold is then chosen as the lowest
+value at which the unspun training documents get at most 0.5 changes per 1000
+words.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "eval"))
+
+from spinner import SpinTable, load_dictionary, spin  # noqa: E402
+
+from unspin.restore import FEATURES, Params, Restorer, score_spans  # noqa: E402
+from unspin.text import Document  # noqa: E402
+
+K = 40  # candidates kept per span while training
+
+
+def build_examples(restorer: Restorer, texts, dicts, rates, seeds):
+    """Yield (doc_id, features[n,K,F], mask[n,K], label[n], true_rate, spans, words)."""
+    docs = []
+    for name in dicts:
+        dictionary = load_dictionary(name)
+        for seed in seeds:
+            table = SpinTable.build(dictionary, seed)
+            for ti, text in enumerate(texts):
+                for rate in rates:
+                    if rate == 0:
+                        if name != dicts[0] or seed != seeds[0]:
+                            continue
+                        spun, swaps = text, []
+                    else:
+                        res = spin(text, rate, dictionary, seed=seed * 1000 + ti, table=table)
+                        spun, swaps = res.text, res.swaps
+                    docs.append((spun, swaps, rate))
+    out = []
+    for spun, swaps, rate in docs:
+        doc = Document.from_text(spun)
+        spans = restorer.analyse(doc)
+        if not spans:
+            continue
+        by_span = {(s.start, s.end): s.original.lower() for s in swaps}
+        n = len(spans)
+        feats = np.zeros((n, K, len(FEATURES)))
+        mask = np.zeros((n, K), dtype=bool)
+        labels = np.full(n, -1)
+        hits = 0
+        for si, s in enumerate(spans):
+            start, end = doc.words[s.i].start, doc.words[s.j - 1].end
+            orig = by_span.get((start, end))
+            for ci, c in enumerate(s.candidates[:K]):
+                feats[si, ci] = c.features
+                mask[si, ci] = True
+                if orig is not None and " ".join(c.words) == orig:
+                    labels[si] = ci
+            hits += orig is not None
+        true_rate = hits / n
+        out.append((feats, mask, labels, true_rate, spans, doc, swaps, rate))
+    return out
+
+
+def fit(examples, priors, l2=1e-3, steps=400, lr=0.05):
+    """Maximum-likelihood weights for the conditional logit, by Adam."""
+    F = len(FEATURES)
+    X = np.concatenate([e[0] for e in examples])
+    M = np.concatenate([e[1] for e in examples])
+    y = np.concatenate([e[2] for e in examples])
+    P = np.concatenate([np.full(len(e[2]), p) for e, p in zip(examples, priors, strict=True)])
+    # Standardise features for a well-conditioned optimisation; undo at the end.
+    mu = X[M].mean(0)
+    sd = X[M].std(0) + 1e-6
+    Xs = (X - mu) / sd
+    theta = np.zeros(F + 2)  # weights, bias, prior weight
+    theta[F + 1] = 1.0
+    m = np.zeros_like(theta)
+    v = np.zeros_like(theta)
+    n = len(y)
+    for t in range(1, steps + 1):
+        w, b, k = theta[:F], theta[F], theta[F + 1]
+        z = Xs @ w + b + k * P[:, None]
+        z = np.where(M, z, -np.inf)
+        zmax = np.maximum(z.max(1), 0.0)
+        ez = np.exp(z - zmax[:, None])
+        ekeep = np.exp(-zmax)
+        denom = ekeep + ez.sum(1)
+        p = ez / denom[:, None]  # candidate probabilities
+        target = np.zeros_like(p)
+        has = y >= 0
+        target[np.where(has)[0], y[has]] = 1.0
+        g = p - target  # d NLL / d z
+        grad_w = np.einsum("nk,nkf->f", g, Xs) / n + l2 * w
+        grad_b = g.sum() / n
+        grad_k = (g.sum(1) * P).sum() / n
+        grad = np.concatenate([grad_w, [grad_b, grad_k]])
+        m = 0.9 * m + 0.1 * grad
+        v = 0.999 * v + 0.001 * grad**2
+        theta -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        if t % 100 == 0 or t == steps:
+            ll = np.log(np.where(has, p[np.arange(n), np.maximum(y, 0)], ekeep / denom) + 1e-12)
+            print(f"  step {t}: nll {-ll.mean():.4f}", file=sys.stderr)
+    w = theta[:F] / sd
+    b = theta[F] - (theta[:F] * mu / sd).sum()
+    return w, b, theta[F + 1]
+
+
+def rescore(examples, params: Params):
+    """Recompute candidate logits under ``params`` in place."""
+    wv = np.array(params.weights)
+    for feats, mask, _labels, _r, spans, *_ in examples:
+        logits = feats @ wv + params.bias
+        for si, s in enumerate(spans):
+            for ci, c in enumerate(s.candidates[:K]):
+                c.logit = float(logits[si, ci])
+            s.candidates.sort(key=lambda c: -c.logit)
+
+
+def evaluate(examples, restorer: Restorer, threshold: float):
+    """Fixed share, damage and clean changes per 1000 words, from the span scores."""
+    fixed = swaps_n = damage = untouched = clean_changes = clean_words = 0
+    for _f, _m, _l, _r, spans, doc, swaps, rate in examples:
+        est = restorer.estimate_rate(spans)
+        prior = restorer.prior(est)
+        score_spans(spans, prior)
+        by_span = {(s.start, s.end): s.original.lower() for s in swaps}
+        covered = set()
+        for s in swaps:
+            covered.update(range(s.start, s.end))
+        changed = [s for s in spans if s.confidence >= threshold]
+        n_words = doc.n_words
+        if rate == 0:
+            clean_changes += len(changed)
+            clean_words += n_words
+            continue
+        swaps_n += len(swaps)
+        untouched += n_words - sum(len(s.original.split()) for s in swaps)
+        for s in changed:
+            start, end = doc.words[s.i].start, doc.words[s.j - 1].end
+            orig = by_span.get((start, end))
+            if orig is not None and " ".join(s.best.words) == orig:
+                fixed += 1
+            elif not any(k in covered for k in range(start, end)):
+                damage += 1
+    return {
+        "fixed": fixed / max(swaps_n, 1),
+        "damage_per_1000": 1000 * damage / max(untouched, 1),
+        "clean_per_1000": 1000 * clean_changes / max(clean_words, 1),
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--texts", type=Path, default=ROOT / "corpus" / "own")
+    ap.add_argument("--dicts", nargs="+", default=["moby", "mythes"])
+    ap.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.1, 0.2, 0.3])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
+    ap.add_argument("--clean-target", type=float, default=0.5, help="changes per 1000 words")
+    ap.add_argument("--out", type=Path, default=ROOT / "src" / "unspin" / "data" / "model.json")
+    args = ap.parse_args(argv)
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(args.texts.glob("*.txt"))]
+    base = replace(Params.untrained(), max_kept=K)
+    restorer = Restorer(params=base)
+    t0 = time.time()
+    examples = build_examples(restorer, texts, args.dicts, args.rates, args.seeds)
+    n_spans = sum(len(e[2]) for e in examples)
+    print(f"{len(examples)} documents, {n_spans} spans ({time.time() - t0:.0f}s)", file=sys.stderr)
+
+    lo, hi = base.rate_bounds
+
+    def logit(r):
+        r = min(hi, max(lo, r))
+        return math.log(r / (1 - r))
+
+    # Stage 1: true rates as the prior. Stage 2: the EM rates inference will see.
+    priors = [logit(e[3]) for e in examples]
+    w, b, k = fit(examples, priors)
+    params = replace(base, weights=tuple(w), bias=float(b), prior_weight=float(k))
+    for _ in range(2):
+        rescore(examples, params)
+        restorer.p = params
+        priors = [logit(restorer.estimate_rate(e[4])) for e in examples]
+        w, b, k = fit(examples, priors)
+        params = replace(base, weights=tuple(w), bias=float(b), prior_weight=float(k))
+    rescore(examples, params)
+    restorer.p = params
+
+    threshold = 0.99
+    for th in np.arange(0.30, 0.991, 0.01):
+        m = evaluate(examples, restorer, float(th))
+        if m["clean_per_1000"] <= args.clean_target:
+            threshold = round(float(th), 2)
+            break
+    metrics = evaluate(examples, restorer, threshold)
+    print(f"threshold {threshold}: {metrics}", file=sys.stderr)
+    final = replace(params, threshold=threshold, max_kept=Params.untrained().max_kept)
+    out = final.to_json(
+        trained_on={
+            "texts": str(args.texts.relative_to(ROOT)),
+            "documents": len(texts),
+            "dictionaries": args.dicts,
+            "rates": args.rates,
+            "seeds": args.seeds,
+            "spans": n_spans,
+            "training_metrics": {k: round(v, 4) for k, v in metrics.items()},
+        }
+    )
+    out["weights"] = {f: round(v, 5) for f, v in out["weights"].items()}
+    args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The CLI end to end, as a user runs it: real subprocesses, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SPUN = ROOT / "examples" / "spun_news.txt"
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "unspin.cli", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def test_restore_text_from_file_changes_spun_words():
+    p = run("restore", str(SPUN))
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    assert "this year" in out and "12 months" not in out
+    assert out.startswith("date 2026-03-14 ")  # crawl metadata passes through
+
+
+def test_restore_json_offsets_point_into_input():
+    text = SPUN.read_text(encoding="utf-8")
+    p = run("restore", "--format", "json", "-", stdin=text.encode())
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["changes"], "expected changes on the spun example"
+    for c in data["changes"]:
+        assert set(c) >= {"start", "end", "spun", "restored", "confidence", "evidence"}
+        assert text[c["start"] : c["end"]] == c["spun"]
+        assert 0.0 <= c["confidence"] <= 1.0
+    rebuilt, pos = [], 0
+    for c in data["changes"]:
+        rebuilt += [text[pos : c["start"]], c["restored"]]
+        pos = c["end"]
+    assert "".join(rebuilt) + text[pos:] == data["text"]
+
+
+def test_restore_diff_marks_changes_without_colour_when_piped():
+    p = run("restore", "--format", "diff", str(SPUN))
+    assert p.returncode == 0
+    out = p.stdout.decode()
+    assert "[-12 months-]{+year+}" in out
+    assert "\x1b[" not in out
+
+
+def test_confidence_knob_limits_changes():
+    strict = json.loads(run("restore", "--format", "json", "--confidence", "0.999", str(SPUN)).stdout)
+    loose = json.loads(run("restore", "--format", "json", "--confidence", "0.2", str(SPUN)).stdout)
+    assert len(strict["changes"]) < len(loose["changes"])
+    assert all(c["confidence"] >= 0.999 for c in strict["changes"])
+
+
+def test_user_lexicon_adds_a_substitution(tmp_path):
+    lex = tmp_path / "site.csv"
+    lex.write_text("spun,original\nbrand new,new\n", encoding="utf-8")
+    text = b"The firm opened a brand new office in the city this week, officials said."
+    without = json.loads(run("restore", "--format", "json", "-", stdin=text).stdout)
+    with_lex = json.loads(
+        run("restore", "--format", "json", "--lexicon", str(lex), "-", stdin=text).stdout
+    )
+    assert all(c["spun"] != "brand new" for c in without["changes"])
+    assert any(c["spun"] == "brand new" and c["restored"] == "new" for c in with_lex["changes"])
+
+
+FRENCH = (
+    "Le conseil a déclaré mardi que le nouveau pont ouvrirait cette année, l'un "
+    "des trois projets retardés par la crue, selon les ingénieurs de la ville."
+)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"   \n\t\n", "empty"),
+        (b"\x00\x01\x02\x03binary\x00", "binary"),
+        (b"caf\xe9 au lait \xff\xfe", "not valid UTF-8"),
+        (FRENCH.encode(), "English"),
+    ],
+)
+def test_bad_input_one_line_error_and_nonzero_exit(data, message):
+    p = run("restore", "-", stdin=data)
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert p.stdout == b""
+
+
+def test_missing_file_and_bad_confidence():
+    p = run("restore", "/nonexistent/file.txt")
+    assert p.returncode == 1 and b"cannot read" in p.stderr
+    p = run("restore", "--confidence", "2", str(SPUN))
+    assert p.returncode == 2

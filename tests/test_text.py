@@ -1,0 +1,52 @@
+"""The document model keeps every byte of the input addressable."""
+
+from __future__ import annotations
+
+import pytest
+
+import unspin
+from unspin.text import Document, InputError, check_text
+
+
+def test_tokens_cover_the_input_exactly():
+    text = "date 2022-05-22 “Quoted,” he said.\n\nA new  para — with  odd   spacing!"
+    doc = Document.from_text(text)
+    assert "".join(t.text for t in doc.tokens) == text[doc.body_start :]
+    assert doc.body_start == len("date 2022-05-22 ")
+
+
+def test_quotes_reset_at_paragraph_breaks():
+    doc = Document.from_text("“Open quote never closed\n\nNarration here")
+    assert [t.in_quote for t in doc.words] == [True, True, True, True, False, False]
+
+
+def test_whitespace_and_punctuation_survive_a_restore():
+    text = "  He  stated ,\tthe troopers got here underneath assault this 12 months !\r\n"
+    result = unspin.restore(text)
+    assert result.changes, "expected the spun words to be restored"
+    # Everything outside the changed spans is byte-identical.
+    pos = 0
+    out = result.text
+    for c in result.changes:
+        seg = text[pos : c.start]
+        assert out.startswith(seg)
+        out = out[len(seg) :]
+        assert out.startswith(c.restored)
+        out = out[len(c.restored) :]
+        pos = c.end
+    assert out == text[pos:]
+
+
+def test_sentence_initial_restoration_is_capitalised():
+    result = unspin.restore("In accordance with the report, prices rose in March.")
+    assert result.text.startswith("According to the report")
+
+
+def test_huge_input_is_refused():
+    with pytest.raises(InputError, match="too large"):
+        check_text("word " * 1_100_000)
+
+
+def test_binary_input_is_refused():
+    with pytest.raises(InputError, match="binary"):
+        unspin.restore("\x00\x01\x02\x03\x04 some text \x05\x06")
