@@ -130,7 +130,7 @@ def fit(examples, priors, l2=1e-3, steps=400, lr=0.05):
 def rescore(examples, params: Params):
     """Recompute candidate logits under ``params`` in place."""
     wv = np.array(params.weights)
-    for feats, mask, _labels, _r, spans, *_ in examples:
+    for feats, _mask, _labels, _r, spans, *_ in examples:
         logits = feats @ wv + params.bias
         for si, s in enumerate(spans):
             for ci, c in enumerate(s.candidates[:K]):
@@ -209,7 +209,7 @@ def main(argv=None) -> int:
     restorer.p = params
 
     threshold = 0.99
-    for th in np.arange(0.30, 0.991, 0.01):
+    for th in np.arange(0.05, 0.991, 0.01):
         m = evaluate(examples, restorer, float(th))
         if m["clean_per_1000"] <= args.clean_target:
             threshold = round(float(th), 2)

@@ -55,6 +55,8 @@ FEATURES = (
     "inserted",  # LM words the candidate adds
     "obs_zipf",  # how common the observed form is
     "obs_unknown",  # the LM does not know the observed form
+    "obs_logprob",  # ln P(observed window): spun words read badly whatever replaces them
+    "gain_margin",  # lm_gain minus the best lm_gain of the other candidates
 )
 
 
@@ -208,8 +210,17 @@ class Restorer:
     ) -> None:
         self.lex = lexicon or Lexicon.default()
         self.lm = lm or LanguageModel.default()
+        self._cands: dict[tuple[str, ...], list] = {}
         self.p = params or Params.load()
-        self._cands: dict[tuple[str, ...], list[tuple[tuple[str, ...], Entry, float]]] = {}
+
+    @property
+    def p(self) -> Params:
+        return self._p
+
+    @p.setter
+    def p(self, params: Params) -> None:
+        self._p = params
+        self._cands.clear()  # cached static logits depend on the weights
 
     # -- public -------------------------------------------------------------
     def restore(self, text: str, confidence: float | None = None) -> Restoration:
@@ -281,7 +292,7 @@ class Restorer:
         return Span(i, j, scored) if scored else None
 
     def _candidates(self, norms: tuple[str, ...]):
-        """(LM words, entry, zipf) of each candidate original, re-inflected; cached."""
+        """(LM words, entry, static features, static logit) per candidate; cached."""
         got = self._cands.get(norms)
         if got is not None:
             return got
@@ -302,61 +313,90 @@ class Restorer:
                 if form:
                     found.setdefault(form, e)
         found.pop(key, None)
-        out = []
+        ranked = []
         for form, e in found.items():
             words = tuple(form.split())
             if all(self.lm.known(w) for w in words):
-                out.append((words, e, self.lm.zipf(words)))
+                ranked.append((words, e, self.lm.zipf(words)))
         # Keep table entries and the most frequent originals: spinners start
         # from common words.
-        out.sort(key=lambda c: (c[1].channel is None, -c[2]))
-        del out[self.p.max_candidates :]
+        ranked.sort(key=lambda c: (c[1].channel is None, -c[2]))
+        del ranked[self.p.max_candidates :]
+        # Everything but the contextual features (LM gain, article, quote) is
+        # fixed per observed form, so it is computed once and cached with its
+        # share of the logit.
+        obs = tuple(x for n in norms for x in n.split())
+        obs_zipf = self.lm.zipf(obs)
+        obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
+        w = self.p.weights
+        out = []
+        for words, e, zipf in ranked:
+            table = e.channel is not None
+            f = (
+                0.0,  # lm_gain, set in context
+                0.0 if table else math.log(self.lex.fanout(e.original)),
+                e.channel if table else 0.0,
+                1.0 if table else 0.0,
+                0.0 if table else float(len(e.source)),
+                max(-3.0, min(3.0, zipf - obs_zipf)),
+                1.0 if all(x in STOPWORDS for x in words) else 0.0,
+                0.0,  # article, set in context
+                0.0,  # in_quote, set in context
+                float(max(0, len(obs) - len(words))),
+                float(max(0, len(words) - len(obs))),
+                obs_zipf,
+                obs_unknown,
+                0.0,  # obs_logprob, set in context
+                0.0,  # gain_margin, set in context
+            )
+            static = self.p.bias + sum(a * b for a, b in zip(w, f, strict=True))
+            out.append((words, e, f, static))
         if len(self._cands) > 200_000:
             self._cands.clear()
         self._cands[norms] = out
         return out
 
     def _score(self, doc, cur, i, j, norms, cands) -> list[Candidate]:
-        lm, lex = self.lm, self.lex
-        w, bias = self.p.weights, self.p.bias
+        lm = self.lm
+        pw = self.p.weights
+        w_gain, w_art, w_quote, w_base, w_margin = pw[0], pw[7], pw[8], pw[13], pw[14]
         obs = tuple(x for n in norms for x in n.split())
         left = _left(doc, cur, i)
         right = _right(doc, cur, j)
         nl = len(left)
         base = lm.sequence_logprob([*left, *obs, *right], nl)
-        obs_zipf = lm.zipf(obs)
-        obs_unknown = 0.0 if all(lm.known(x) for x in obs) else 1.0
+        base_f = max(base, -40.0)
         article = _article_before(doc, i)
+        obs_an = takes_an(obs[0]) if article is not None else False
         in_quote = 1.0 if doc.words[i].in_quote else 0.0
-        out = []
-        for words, e, zipf in cands:
+        scored = []
+        for words, e, f, static in cands:
             gain = lm.sequence_logprob([*left, *words, *right], nl) - base
-            table = e.channel is not None
             art = 0.0
             if article is not None:
-                agree_obs = takes_an(obs[0]) == (article == "an")
-                agree_c = takes_an(words[0]) == (article == "an")
-                if agree_c != agree_obs:
-                    art = 1.0 if agree_c else -1.0
-            f = (
-                gain,
-                0.0 if table else math.log(lex.fanout(e.original)),
-                e.channel if table else 0.0,
-                1.0 if table else 0.0,
-                0.0 if table else float(len(e.source)),
-                max(-3.0, min(3.0, zipf - obs_zipf)),
-                1.0 if all(x in STOPWORDS for x in words) else 0.0,
-                art,
-                in_quote,
-                float(max(0, len(obs) - len(words))),
-                float(max(0, len(words) - len(obs))),
-                obs_zipf,
-                obs_unknown,
+                c_an = takes_an(words[0])
+                if c_an != obs_an:
+                    # The spinner never repairs a/an: agreement with the
+                    # candidate only is evidence of a swap.
+                    art = 1.0 if c_an == (article == "an") else -1.0
+            logit = (
+                static + w_gain * gain + w_art * art + w_quote * in_quote + w_base * base_f
             )
-            logit = bias + sum(a * b for a, b in zip(w, f, strict=True))
-            out.append(Candidate(words, e.source, f, logit))
-        out.sort(key=lambda c: -c.logit)
-        return out[: self.p.max_kept]
+            scored.append([logit, gain, art, words, e, f])
+        # How far each candidate's fluency stands above its best rival.
+        gains = sorted((t[1] for t in scored), reverse=True)
+        top, second = gains[0], gains[1] if len(gains) > 1 else gains[0] - 5.0
+        for t in scored:
+            margin = t[1] - (second if t[1] == top else top)
+            t.append(margin)
+            t[0] += w_margin * margin
+        scored.sort(key=lambda t: -t[0])
+        return [
+            Candidate(
+                words, e.source, (gain, *f[1:7], art, in_quote, *f[9:13], base_f, margin), logit
+            )
+            for logit, gain, art, words, e, f, margin in scored[: self.p.max_kept]
+        ]
 
     # -- the document prior -------------------------------------------------
     def estimate_rate(self, spans: list[Span]) -> float:
