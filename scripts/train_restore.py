@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
+import re
 import sys
 import time
 from dataclasses import replace
@@ -32,12 +34,49 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
 
-from spinner import SpinTable, load_dictionary, spin  # noqa: E402
+from spinner import SpinTable, Swap, load_dictionary, spin  # noqa: E402
 
 from unspin.restore import FEATURES, Params, Restorer, score_spans  # noqa: E402
 from unspin.text import Document  # noqa: E402
 
 K = 40  # candidates kept per span while training
+
+# Real dictionary spinners also emit fixed phrase artefacts that no thesaurus
+# lists (shared/notes/spinners.md); the thesaurus-driven evaluation spinner
+# does not, so training spins get them added, or the model would learn that
+# phrase-table candidates never come true.
+ARTEFACTS = [
+    ("year", "12 months"), ("one of", "certainly one of"), ("how to", "easy methods to"),
+    ("came", "got here"), ("became", "grew to become"), ("according to", "in accordance with"),
+    ("including", "together with"), ("but it", "but it surely"), ("and they", "they usually"),
+    ("find", "search out"), ("government", "govt"), ("first", "very first"),
+]
+_ARTEFACT_RE = re.compile(r"\b(" + "|".join(re.escape(o) for o, _ in ARTEFACTS) + r")\b")
+_ARTEFACT = dict(ARTEFACTS)
+
+
+def inject_artefacts(text: str, swaps: list, rng: random.Random, p: float) -> tuple[str, list]:
+    """Apply phrase artefacts outside existing swaps, shifting swap offsets."""
+    busy = [(s.start, s.end) for s in swaps]
+    out, new_swaps, pos, shift = [], [], 0, 0
+    pending = sorted(swaps, key=lambda s: s.start)
+    for m in _ARTEFACT_RE.finditer(text):
+        if rng.random() > p or any(a < m.end() and m.start() < b for a, b in busy):
+            continue
+        while pending and pending[0].start < m.start():
+            s = pending.pop(0)
+            new_swaps.append(Swap(s.start + shift, s.end + shift, s.spun, s.original))
+        spun = _ARTEFACT[m.group()]
+        out.append(text[pos : m.start()])
+        start = m.start() + shift
+        out.append(spun)
+        new_swaps.append(Swap(start, start + len(spun), spun, m.group()))
+        shift += len(spun) - len(m.group())
+        pos = m.end()
+    out.append(text[pos:])
+    for s in pending:
+        new_swaps.append(Swap(s.start + shift, s.end + shift, s.spun, s.original))
+    return "".join(out), new_swaps
 
 
 def build_examples(restorer: Restorer, texts, dicts, rates, seeds):
@@ -55,7 +94,8 @@ def build_examples(restorer: Restorer, texts, dicts, rates, seeds):
                         spun, swaps = text, []
                     else:
                         res = spin(text, rate, dictionary, seed=seed * 1000 + ti, table=table)
-                        spun, swaps = res.text, res.swaps
+                        rng = random.Random(seed * 7919 + ti)
+                        spun, swaps = inject_artefacts(res.text, list(res.swaps), rng, 0.5)
                     docs.append((spun, swaps, rate))
     out = []
     for spun, swaps, rate in docs:
@@ -69,16 +109,29 @@ def build_examples(restorer: Restorer, texts, dicts, rates, seeds):
         mask = np.zeros((n, K), dtype=bool)
         labels = np.full(n, -1)
         hits = 0
+        covered = set()
+        for sw in swaps:
+            covered.update(range(sw.start, sw.end))
+        drop = np.zeros(n, dtype=bool)
         for si, s in enumerate(spans):
             start, end = doc.words[s.i].start, doc.words[s.j - 1].end
             orig = by_span.get((start, end))
+            # A span inside a swap that is not exactly the swap, or a swap
+            # whose original is not among the candidates, says nothing about
+            # which candidate is right; any change there is neither a fix
+            # nor damage, so it is left out of the fit.
+            drop[si] = orig is None and any(k in covered for k in range(start, end))
             for ci, c in enumerate(s.candidates[:K]):
                 feats[si, ci] = c.features
                 mask[si, ci] = True
                 if orig is not None and " ".join(c.words) == orig:
                     labels[si] = ci
             hits += orig is not None
+            if orig is not None and labels[si] < 0:
+                drop[si] = True
         true_rate = hits / n
+        feats[drop] = 0.0
+        mask[drop] = False
         out.append((feats, mask, labels, true_rate, spans, doc, swaps, rate))
     return out
 

@@ -68,7 +68,7 @@ class Params:
     bias: float
     prior_weight: float  # multiplies logit(document spin rate)
     threshold: float = DEFAULT_CONFIDENCE
-    rate_prior: tuple[float, float] = (0.5, 30.0)  # Beta prior on the spin rate
+    rate_prior: tuple[float, float] = (0.5, 10.0)  # Beta prior on the spin rate
     rate_bounds: tuple[float, float] = (0.002, 0.45)
     max_candidates: int = 40  # looked up and scored per span
     max_kept: int = 8  # kept per span after scoring
