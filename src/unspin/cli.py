@@ -15,6 +15,7 @@ from .text import InputError, decode_bytes
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
 MAX_INPUT_BYTES = 20_000_000
+DETECT_SCREEN = False  # see docs/detect.md: screening speed vs verdict changes
 
 
 def _read_input(path: str) -> str:
@@ -69,6 +70,41 @@ def cmd_restore(args) -> int:
     return EXIT_OK
 
 
+def cmd_detect(args) -> int:
+    """Score each input; in a multi-file run a bad file is reported and the rest go on."""
+    from .detect import Detector
+
+    detector = Detector(_restorer(args), threshold=args.threshold)
+    files = args.files or ["-"]
+    multi = len(files) > 1
+    out = sys.stdout
+    status = EXIT_OK
+    for path in files:
+        source = "stdin" if path == "-" else path
+        try:
+            result = detector.detect(_read_input(path), screen=args.screen)
+        except InputError as e:
+            if not multi:
+                raise
+            msg = str(e) if source in str(e) else f"{source}: {e}"
+            print(f"unspin: error: {msg}", file=sys.stderr)
+            if args.format == "json":
+                out.write(json.dumps({"source": source, "error": str(e)}, ensure_ascii=False))
+                out.write("\n")
+            status = EXIT_INPUT
+            continue
+        if multi:
+            result.source = source
+        if args.format == "json":
+            # One object for one input; JSON Lines (one object per line) for several.
+            json.dump(result.to_dict(), out, ensure_ascii=False, indent=None if multi else 2)
+            out.write("\n")
+        else:
+            out.write(result.summary(top=args.top))
+        out.flush()
+    return status
+
+
 def _confidence(value: str) -> float:
     try:
         v = float(value)
@@ -108,6 +144,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     r.add_argument("-v", "--verbose", action="store_true", help="print a summary on stderr")
     r.set_defaults(func=cmd_restore)
+
+    d = sub.add_parser("detect", help="score how likely text was spun, with the evidence")
+    d.add_argument("files", nargs="*", metavar="FILE",
+                   help="text files, or - for stdin (default: stdin); several -> JSON Lines")
+    d.add_argument("--format", choices=("text", "json"), default="text")
+    d.add_argument(
+        "--lexicon",
+        action="append",
+        metavar="FILE",
+        help="listed tortured phrases / spinner table (spun,original[,prob]); repeatable",
+    )
+    d.add_argument("--threshold", type=_confidence, default=None,
+                   help="P(spun) for the 'spun' verdict (default: calibrated, <=1%% FPR)")
+    d.add_argument("--screen", action=argparse.BooleanOptionalAction, default=DETECT_SCREEN,
+                   help="dismiss clearly clean documents with a quick pass first")
+    d.add_argument("--top", type=int, default=5, help="findings shown in text format")
+    d.set_defaults(func=cmd_detect)
     return ap
 
 

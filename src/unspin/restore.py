@@ -17,11 +17,13 @@ one (rho 15-35 %) accepts ordinary evidence: detect and restore are two views
 of one model. A change is made only when its posterior clears the
 confidence threshold (precision first, as ftfy does).
 
->>> r = restore("He stated the troopers got here underneath assault this 12 months.")
+>>> r = restore("The mayor instructed reporters that the brand new library would open "
+...             "this 12 months. It is certainly one of 5 initiatives the council got "
+...             "here up with after the flood.")
 >>> r.text
-'He said the soldiers came under attack this year.'
->>> [(c.spun, c.restored) for c in r.changes][:2]
-[('stated', 'said'), ('troopers', 'soldiers')]
+'The mayor told reporters that the brand new library would open this year. It is certainly one of 5 initiatives the council came up with after the flood.'
+>>> [(c.spun, c.restored) for c in r.changes]
+[('instructed', 'told'), ('12 months', 'year'), ('got here', 'came')]
 >>> restore("The officer told reporters he was tired.").changes
 []
 """
@@ -140,7 +142,7 @@ class Candidate:
     logit: float  # w . features + bias, without the document prior
 
     def evidence(self) -> dict:
-        ev: dict = {"source": _SOURCE_NAMES.get(self.source, self.source)}
+        ev: dict = {"source": "+".join(_SOURCE_NAMES.get(x, x) for x in self.source)}
         f = dict(zip(FEATURES, self.features, strict=True))
         ev["lm_gain"] = round(f["lm_gain"], 2)
         ev["freq_shift"] = round(f["freq_shift"], 2)

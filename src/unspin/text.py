@@ -11,7 +11,7 @@ word indices into ``Document.words`` and reports character offsets into
 >>> [t.text for t in doc.words][:4]
 ['He', 'said', 'It', 'was']
 >>> [(t.text, t.in_quote, t.sentence_start) for t in doc.words if t.text in ('It', 'Then')]
-[('It', True, True), ('Then', False, True)]
+[('It', True, False), ('Then', False, True)]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _TOKEN_RE = re.compile(
     re.UNICODE,
 )
 # A crawl line such as "date 2022-05-22" before the article is metadata.
-_META_RE = re.compile(r"\A\s*date \d{4}-\d{2}-\d{2}[ \t]*(?:\n|(?= ))")
+_META_RE = re.compile(r"\A\s*date \d{4}-\d{2}-\d{2}(?:[ \t]*\n| )")
 _OPEN_QUOTES = "“«„"
 _CLOSE_QUOTES = "”»"
 _SENTENCE_END = ".!?"
@@ -132,7 +132,7 @@ def decode_bytes(data: bytes, name: str = "input") -> str:
 
     >>> decode_bytes(b"caf\\xc3\\xa9")
     'café'
-    >>> decode_bytes(b"\\xff\\xfe\\x00bad")
+    >>> decode_bytes(b"\\xff\\xfebad")
     Traceback (most recent call last):
     unspin.text.InputError: input is not valid UTF-8 (byte 0xff at offset 0)
     """

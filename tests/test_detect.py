@@ -1,0 +1,226 @@
+"""unspin detect: the API, the calibrated verdict on our own sentences, and the CLI.
+
+Everything here uses text written for these tests (no research corpora).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+import unspin
+from unspin.detect import Detection, Detector, Finding
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CLEAN = (
+    "The city council told reporters on Tuesday that the new library would open next "
+    "year, one of four projects delayed by the storm. Officials said an update on the "
+    "costs would be published in March, and they expect the building to cost less than "
+    "planned. \u201cWe want people to come back to the centre,\u201d the mayor said. The old "
+    "library closed after the roof was damaged, and its books were moved to a school."
+)
+# The same paragraph through a dictionary spinner's habits: verb and noun swaps
+# with kept inflection, phrase artefacts, an unrepaired a/an, the quote untouched.
+SPUN = (
+    "The metropolis council instructed reporters on Tuesday that the brand new library "
+    "would open subsequent 12 months, certainly one of 4 initiatives delayed by the storm. "
+    "Officers stated an replace on the prices could be revealed in March, and they "
+    "anticipate the constructing to price much less than deliberate. \u201cWe want people to "
+    "come back to the centre,\u201d the mayor said. The outdated library closed after the "
+    "roof was broken, and its books had been moved to a faculty."
+)
+MORE_CLEAN = [
+    (ROOT / "examples" / "clean_news.txt").read_text(encoding="utf-8"),
+    "Researchers at the university trained a small neural network to predict rainfall from "
+    "satellite images. The model was tested on five years of data from two regions and "
+    "performed better than the standard method in both. The authors note that the data set "
+    "is small and that the results should be confirmed on other regions before the method "
+    "is used to plan water supplies.",
+    "The match was stopped for twenty minutes in the second half when heavy rain flooded "
+    "the pitch. When play resumed, the home side scored twice in the final ten minutes to "
+    "win the game and move to the top of the table. Their coach said the players had shown "
+    "great character after a difficult week, in which two of them were injured in training.",
+]
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "unspin.cli", "detect", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=180,
+    )
+
+
+# -- API ------------------------------------------------------------------------
+def test_api_shape_and_offsets():
+    d = unspin.detect(SPUN)
+    assert isinstance(d, Detection)
+    assert 0.0 <= d.spun_probability <= 1.0
+    assert d.verdict in ("spun", "clean")
+    data = d.to_dict()
+    assert set(data) == {"spun_probability", "verdict", "findings", "signals"}
+    json.dumps(data)  # serialisable as is
+    assert {"spin_rate", "swaps_per_100_words", "article_mismatches", "quote_contrast",
+            "n_words", "logit_contributions"} <= set(data["signals"])
+    assert d.findings
+    kinds = {"likely_swap", "article_mismatch", "phrase_artefact", "listed_phrase"}
+    for f in d.findings:
+        assert isinstance(f, Finding)
+        assert SPUN[f.start : f.end] == f.text
+        assert f.kind in kinds
+        assert 0.0 <= f.confidence <= 1.0
+    assert set(data["findings"][0]) == {"start", "end", "text", "kind", "confidence",
+                                        "suggestion"}
+
+
+def test_spun_paragraph_scores_higher_than_its_original():
+    spun, clean = unspin.detect(SPUN), unspin.detect(CLEAN)
+    assert spun.spun_probability > clean.spun_probability
+    assert spun.verdict == "spun"
+    assert spun.signals["spin_rate"] > clean.signals["spin_rate"]
+
+
+def test_article_clash_is_a_finding_with_a_repair():
+    d = unspin.detect(SPUN)
+    clashes = [f for f in d.findings if f.kind == "article_mismatch"]
+    assert any(f.text == "an replace" for f in clashes)
+    f = next(f for f in clashes if f.text == "an replace")
+    assert f.suggestion is not None and f.suggestion.startswith("an ")
+
+
+@pytest.mark.parametrize("text", [CLEAN, *MORE_CLEAN], ids=["council", "example", "sci",
+                                                          "sport"])
+def test_clean_text_is_clean(text):
+    d = unspin.detect(text)
+    assert d.verdict == "clean", d.signals
+    assert d.spun_probability < Detector().p.threshold
+
+
+def test_threshold_knob_and_screen():
+    det = Detector(threshold=0.0)
+    assert det.detect(CLEAN).verdict == "spun"  # everything clears a zero threshold
+    s = Detector().screen(MORE_CLEAN[0])
+    assert s is None or 0.0 <= s < 1.0
+    # A screened document is reported clean without findings, or fully analysed.
+    d = Detector().detect(SPUN, screen=True)
+    assert d.verdict == "spun"
+
+
+def test_listed_phrase_from_a_user_table(tmp_path):
+    from unspin.lexicon import Lexicon, read_table
+    from unspin.restore import Restorer
+
+    table = tmp_path / "pps.csv"
+    table.write_text("tortured,correct\ncounterfeit consciousness,artificial intelligence\n",
+                     encoding="utf-8")
+    lex = Lexicon.default().with_table(read_table(table), source="u")
+    det = Detector(Restorer(lexicon=lex))
+    text = "Counterfeit consciousness is used here to sort the images by their content."
+    d = det.detect(text)
+    listed = [f for f in d.findings if f.kind == "listed_phrase"]
+    assert [(f.text, f.suggestion) for f in listed] == [
+        ("Counterfeit consciousness", "Artificial intelligence")
+    ]
+
+
+def test_detect_weights_match_the_restore_model():
+    # The detect weights are fitted to restore's signals: a retrained restore
+    # model needs `python scripts/train_detect.py`. A warning, not a failure,
+    # so the two models can be retrained in either order.
+    det = Detector()
+    if det.stale:
+        warnings.warn("detect_model.json was trained against another model.json; "
+                      "re-run scripts/train_detect.py", stacklevel=1)
+
+
+# -- CLI ------------------------------------------------------------------------
+def test_cli_json_single_input():
+    p = run("--format", "json", "-", stdin=SPUN.encode())
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["verdict"] == "spun" and "source" not in data
+    assert all(SPUN[f["start"] : f["end"]] == f["text"] for f in data["findings"])
+
+
+def test_cli_text_summary():
+    p = run("-", stdin=SPUN.encode())
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    assert out.startswith("spun (P=")
+    assert "an replace" in out
+
+
+def test_cli_jsonl_multi_file_keeps_going_after_a_bad_file(tmp_path):
+    good1, bad, good2 = tmp_path / "a.txt", tmp_path / "b.bin", tmp_path / "c.txt"
+    good1.write_text(SPUN, encoding="utf-8")
+    bad.write_bytes(b"\x00\x01\x02binary\x00")
+    good2.write_text(CLEAN, encoding="utf-8")
+    p = run("--format", "json", str(good1), str(bad), str(good2))
+    assert p.returncode == 1
+    lines = [json.loads(x) for x in p.stdout.decode().splitlines()]
+    assert [x["source"] for x in lines] == [str(good1), str(bad), str(good2)]
+    assert lines[0]["verdict"] == "spun" and lines[2]["verdict"] == "clean"
+    assert "error" in lines[1] and "binary" in lines[1]["error"]
+    err = p.stderr.decode()
+    assert err.count("\n") == 1 and str(bad) in err and "Traceback" not in err
+
+
+def test_cli_multi_file_all_good_exit_zero(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(CLEAN, encoding="utf-8")
+    b.write_text(MORE_CLEAN[1], encoding="utf-8")
+    p = run(str(a), str(b))
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode().splitlines()
+    assert out[0].startswith(f"{a}: clean")
+
+
+FRENCH = (
+    "Le conseil a déclaré mardi que le nouveau pont ouvrirait cette année, l'un "
+    "des trois projets retardés par la crue, selon les ingénieurs de la ville."
+)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02\x03binary\x00", "binary"),
+        (b"caf\xe9 au lait \xff\xfe", "not valid UTF-8"),
+        (FRENCH.encode(), "English"),
+    ],
+)
+def test_cli_bad_single_input(data, message):
+    p = run("--format", "json", "-", stdin=data)
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert message in err and err.count("\n") == 1
+    assert p.stdout == b""
+
+
+def test_cli_usage_errors():
+    assert run("--threshold", "2", "-", stdin=b"text").returncode == 2
+    assert run("--format", "xml", "-", stdin=b"text").returncode == 2
+    p = run("/nonexistent/file.txt")
+    assert p.returncode == 1 and b"cannot read" in p.stderr
+
+
+def test_cli_lexicon_listed_phrase(tmp_path):
+    lex = tmp_path / "pps.csv"
+    lex.write_text("spun,original\ncounterfeit consciousness,artificial intelligence\n",
+                   encoding="utf-8")
+    text = b"We apply counterfeit consciousness to sort the images by what they show."
+    p = run("--format", "json", "--lexicon", str(lex), "-", stdin=text)
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    listed = [f for f in data["findings"] if f["kind"] == "listed_phrase"]
+    assert listed and listed[0]["text"] == "counterfeit consciousness"
+    assert listed[0]["suggestion"] == "artificial intelligence"
+    assert data["signals"]["listed_phrases"] == 1
