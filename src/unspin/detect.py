@@ -1,0 +1,499 @@
+"""Detect spun text: one restore analysis pass, many weak signals, one calibrated score.
+
+Detection reuses restore's model as it is (lexicon, LM, candidate scoring, the
+EM spin-rate estimate); nothing here keeps a second copy. From one pass of
+``Restorer.analyse`` + ``estimate_rate`` + ``score_spans`` it reads weak
+signals and combines them with a small logistic regression
+(``data/detect_model.json``, trained by ``scripts/train_detect.py`` on spins of
+the project's own prose):
+
+* the EM spin-rate estimate (strongest: a clean document's spans mostly look
+  like nobody touched them);
+* the density of high-posterior swaps per 100 words;
+* a/an clashes that a candidate would repair ("an replace" → "an update");
+* listed tortured phrases from a ``--lexicon`` table, phrase-table artefacts
+  ("12 months", "certainly one of");
+* quote-vs-narration contrast: news spinners leave quotes alone, so narration
+  looks more "spun" than the quotes;
+* document length, which decides how far the rate estimate can be trusted.
+
+>>> d = detect("The council instructed reporters that the brand new bridge would open "
+...            "this 12 months, certainly one of three initiatives delayed by an replace.")
+>>> d.verdict, d.spun_probability > 0.5
+('spun', True)
+>>> sorted({f.kind for f in d.findings}) >= ['article_mismatch', 'likely_swap']
+True
+>>> detect("The council told reporters that the new bridge would open this year, "
+...        "one of three projects delayed by the flood.").verdict
+'clean'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
+
+from .restore import FEATURES, Restorer, Span, default_restorer, score_spans
+from .text import Document, InputError, english_share, match_case
+
+# The detect model's inputs, in weight order (see measure()).
+SIGNALS = (
+    "rate_logit",  # logit of the EM spin-rate estimate
+    "swap_density",  # spans with P(spun) >= HIGH_POSTERIOR per 100 words
+    "article_mismatches",  # ln(1 + a/an clashes that a candidate repairs)
+    "listed_phrases",  # ln(1 + multiword --lexicon phrases found)
+    "phrase_artefacts",  # ln(1 + phrase-table artefacts whose original reads better)
+    "quote_contrast",  # mean P(spun) in narration minus inside quotes (0 if too few)
+    "log_words",  # ln(words)
+    "rate_x_length",  # rate_logit * (ln(words) - ln(200)): trust the rate more when long
+)
+# The screening pass measures the same signals on a cheaper analysis.
+SCREEN_SIGNALS = SIGNALS
+SCREEN_WORDS = 150  # the quick pass reads about this many words, spread over the text
+
+HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
+FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
+MIN_QUOTE_SPANS = 3  # spans needed on each side for the quote contrast
+MIN_ENGLISH_SHARE = 0.8  # own prose >= 0.91; French ~0.58 (the LM knows "de", "la", ...)
+ARTEFACT_GAIN = 1.0  # ln-prob the phrase-table original must gain to count
+_ARTICLE = FEATURES.index("article")
+_GAIN = FEATURES.index("lm_gain")
+_REF_LOG_WORDS = math.log(200.0)
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _sigmoid(z: float) -> float:
+    if z < -40:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def model_digest() -> str:
+    """sha256 of restore's model.json: the detect weights are only valid for it."""
+    data = (resources.files("unspin") / "data" / "model.json").read_bytes()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    """Logistic weights over SIGNALS (and SCREEN_SIGNALS) and the verdict thresholds."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float  # P(spun) at or above which the verdict is "spun"
+    screen_weights: tuple[float, ...] = (0.0,) * len(SCREEN_SIGNALS)
+    screen_bias: float = 0.0
+    screen_threshold: float = 0.0  # dismiss as clean below this (0: never dismiss)
+    screen_candidates: int = 8  # candidates per span in the quick pass
+    restore_model: str = ""  # model_digest() of the restore model trained against
+
+    @classmethod
+    def load(cls, path=None) -> DetectParams:
+        if path is None:
+            path = resources.files("unspin") / "data" / "detect_model.json"
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls.untrained()
+        return cls(
+            weights=tuple(d["weights"].get(s, 0.0) for s in SIGNALS),
+            bias=d["bias"],
+            threshold=d["threshold"],
+            screen_weights=tuple(d["screen"]["weights"].get(s, 0.0) for s in SCREEN_SIGNALS),
+            screen_bias=d["screen"]["bias"],
+            screen_threshold=d["screen"]["threshold"],
+            screen_candidates=d["screen"].get("candidates", 8),
+            restore_model=d.get("restore_model", ""),
+        )
+
+    def to_json(self, **extra) -> dict:
+        return {
+            "weights": {s: round(w, 5) for s, w in zip(SIGNALS, self.weights, strict=True)},
+            "bias": round(self.bias, 5),
+            "threshold": self.threshold,
+            "screen": {
+                "weights": {
+                    s: round(w, 5)
+                    for s, w in zip(SCREEN_SIGNALS, self.screen_weights, strict=True)
+                },
+                "bias": round(self.screen_bias, 5),
+                "threshold": self.screen_threshold,
+                "candidates": self.screen_candidates,
+            },
+            "restore_model": self.restore_model,
+            **extra,
+        }
+
+    @classmethod
+    def untrained(cls) -> DetectParams:
+        """Hand-set weights: the rate alone, centred between clean (~0.06) and spun (~0.2)."""
+        w = dict.fromkeys(SIGNALS, 0.0)
+        w.update(rate_logit=3.0, article_mismatches=1.0, listed_phrases=1.0)
+        return cls(weights=tuple(w[s] for s in SIGNALS), bias=3.0 * 2.0, threshold=0.5)
+
+
+@dataclass
+class Finding:
+    start: int
+    end: int
+    text: str
+    kind: str  # likely_swap | article_mismatch | phrase_artefact | listed_phrase
+    confidence: float  # P(the span was spun), under the document's spin-rate prior
+    suggestion: str | None  # restore's best candidate (or the listed original)
+
+
+@dataclass
+class Evidence:
+    """What one analysis pass measured: the signals plus what findings are built from."""
+
+    doc: Document
+    spans: list[Span]
+    rate: float
+    signals: dict[str, float]
+    listed: list[tuple[int, int, str, float]] = field(default_factory=list)  # word i, j
+
+    @property
+    def vector(self) -> list[float]:
+        return [self.signals[s] for s in SIGNALS]
+
+
+@dataclass
+class Detection:
+    spun_probability: float
+    verdict: str  # "spun" | "clean"
+    findings: list[Finding]
+    signals: dict
+    source: str | None = None
+
+    def summary(self, top: int = 5) -> str:
+        """A short human report: the verdict, the main signals, the top findings."""
+        s = self.signals
+        head = f"{self.source}: " if self.source else ""
+        if s.get("screened"):
+            return f"{head}clean (P={self.spun_probability:.2f}, dismissed by screening)\n"
+        kinds: dict[str, int] = {}
+        for f in self.findings:
+            kinds[f.kind] = kinds.get(f.kind, 0) + 1
+        parts = [f"estimated spin rate {s['spin_rate']:.0%}",
+                 f"{s['swaps_per_100_words']:.1f} likely swaps per 100 words"]
+        parts += [f"{n} {k.replace('_', ' ')}" for k, n in sorted(kinds.items())
+                  if k != "likely_swap"]
+        lines = [f"{head}{self.verdict} (P={self.spun_probability:.2f}, threshold "
+                 f"{s['threshold']:.2f}; {s['n_words']} words): " + ", ".join(parts)]
+        best = sorted(self.findings, key=lambda f: -f.confidence)[:top]
+        for f in sorted(best, key=lambda f: f.start):
+            arrow = f" -> {f.suggestion!r}" if f.suggestion else ""
+            lines.append(f"  {f.start:>6}-{f.end:<6} {f.kind:<17} {f.confidence:.2f}  "
+                         f"{f.text!r}{arrow}")
+        if len(self.findings) > len(best):
+            lines.append(f"  ... {len(self.findings) - len(best)} more findings "
+                         "(--format json lists all)")
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict:
+        d: dict = {} if self.source is None else {"source": self.source}
+        d.update(
+            spun_probability=round(self.spun_probability, 4),
+            verdict=self.verdict,
+            findings=[asdict(f) for f in self.findings],
+            signals=self.signals,
+        )
+        return d
+
+
+class Detector:
+    """Wraps a :class:`Restorer` (its lexicon, LM and weights) with the detect model."""
+
+    def __init__(
+        self,
+        restorer: Restorer | None = None,
+        params: DetectParams | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        self.r = restorer or default_restorer()
+        self.p = params or DetectParams.load()
+        if threshold is not None:
+            self.p = replace(self.p, threshold=threshold)
+        self._quick: Restorer | None = None
+        # Listed phrases: the user tables (source "u") given with --lexicon.
+        self.listed: dict[tuple[str, ...], tuple[str, float]] = {}
+        for spun, e in self.r.lex.table_entries("u"):
+            key = tuple(spun.split())
+            prob = math.exp(e.channel) if e.channel is not None else 0.5
+            if key not in self.listed or prob > self.listed[key][1]:
+                self.listed[key] = (e.original, prob)
+        self._listed_max = max((len(k) for k in self.listed), default=0)
+
+    @property
+    def stale(self) -> bool:
+        """Whether restore's model changed since the detect weights were trained."""
+        return bool(self.p.restore_model) and self.p.restore_model != model_digest()
+
+    # -- one analysis pass --------------------------------------------------
+    def document(self, text: str) -> Document:
+        doc = self.r.document(text)
+        # Stricter than restore's language check: the CMU LM knows many short
+        # French/Spanish words, and detecting on foreign text is meaningless.
+        if doc.n_words >= 20 and english_share(doc, self.r.lm.known) < MIN_ENGLISH_SHARE:
+            raise InputError("input does not look like English text")
+        return doc
+
+    def measure(self, text: str) -> Evidence:
+        """Run restore's analysis once and compute every signal from it."""
+        doc = self.document(text)
+        return self._measure(doc, self.r)
+
+    def _measure(self, doc: Document, r: Restorer) -> Evidence:
+        spans = r.analyse(doc)
+        rate = r.estimate_rate(spans)
+        score_spans(spans, r.prior(rate))
+        n = max(doc.n_words, 1)
+        rl = _logit(rate)
+        lw = math.log(n)
+        high = _non_overlapping([s for s in spans if s.posterior >= HIGH_POSTERIOR])
+        listed = self.find_listed(doc)
+        multi = sum(1 for i, j, *_ in listed if j - i > 1)
+        sig: dict[str, float] = {
+            "rate_logit": rl,
+            "swap_density": 100.0 * len(high) / n,
+            "article_mismatches": math.log1p(len(_article_spans(spans))),
+            "listed_phrases": math.log1p(multi),
+            "phrase_artefacts": math.log1p(len(_artefact_spans(spans))),
+            "quote_contrast": _quote_contrast(doc, spans),
+            "log_words": lw,
+            "rate_x_length": rl * (lw - _REF_LOG_WORDS),
+        }
+        return Evidence(doc, spans, rate, sig, listed)
+
+    def find_listed(self, doc: Document) -> list[tuple[int, int, str, float]]:
+        """Occurrences of --lexicon phrases: (first word, end word, original, prob)."""
+        return find_phrases(doc, self.listed, self._listed_max)
+
+    # -- the score ----------------------------------------------------------
+    def probability(self, signals: dict[str, float]) -> float:
+        z = self.p.bias + sum(w * signals[s] for s, w in zip(SIGNALS, self.p.weights, strict=True))
+        return _sigmoid(z)
+
+    def screen_probability(self, signals: dict[str, float]) -> float:
+        z = self.p.screen_bias + sum(
+            w * signals[s] for s, w in zip(SCREEN_SIGNALS, self.p.screen_weights, strict=True)
+        )
+        return _sigmoid(z)
+
+    def screen_signals(self, text: str) -> dict[str, float]:
+        """The quick pass: a sample of the text, analysed with few candidates per span."""
+        if self._quick is None:
+            k = self.p.screen_candidates
+            qp = replace(self.r.p, max_candidates=k, max_kept=min(self.r.p.max_kept, k))
+            self._quick = Restorer(lexicon=self.r.lex, lm=self.r.lm, params=qp)
+        doc = self.document(text)
+        sample = sample_text(doc, SCREEN_WORDS)
+        if sample is not None:
+            doc = Document.from_text(sample)
+        return self._measure(doc, self._quick).signals
+
+    def screen(self, text: str) -> float | None:
+        """Quick P(spun) if the document is clearly clean, else None (needs full analysis).
+
+        Uses restore's analysis with only the few most frequent candidates per
+        span (several times faster); the dismissal threshold was set in training
+        so that no training document the full model calls spun is dismissed.
+        """
+        if self.p.screen_threshold <= 0:
+            return None
+        p = self.screen_probability(self.screen_signals(text))
+        return p if p < self.p.screen_threshold else None
+
+    def detect(self, text: str, screen: bool = False) -> Detection:
+        if screen:
+            p = self.screen(text)
+            if p is not None:
+                return Detection(min(p, self.p.threshold), "clean", [],
+                                 {"screened": True, "screen_probability": round(p, 4)})
+        ev = self.measure(text)
+        p = self.probability(ev.signals)
+        verdict = "spun" if p >= self.p.threshold else "clean"
+        return Detection(p, verdict, self.findings(ev), self._report(ev))
+
+    def _report(self, ev: Evidence) -> dict:
+        s = ev.signals
+        contrib = {
+            k: round(w * s[k], 3) for k, w in zip(SIGNALS, self.p.weights, strict=True) if w
+        }
+        return {
+            "spin_rate": round(ev.rate, 4),
+            "swaps_per_100_words": round(s["swap_density"], 2),
+            "article_mismatches": round(math.expm1(s["article_mismatches"])),
+            "listed_phrases": len(ev.listed),
+            "phrase_artefacts": round(math.expm1(s["phrase_artefacts"])),
+            "quote_contrast": round(s["quote_contrast"], 3),
+            "n_words": ev.doc.n_words,
+            "candidate_spans": len(ev.spans),
+            "threshold": self.p.threshold,
+            "logit_contributions": contrib,
+        }
+
+    # -- findings -----------------------------------------------------------
+    def findings(self, ev: Evidence) -> list[Finding]:
+        doc, out = ev.doc, []
+        taken: set[int] = set()
+
+        def add(i: int, j: int, kind: str, conf: float, sugg: str | None, start=None) -> None:
+            taken.update(range(i, j))
+            a = doc.words[i].start if start is None else start
+            b = doc.words[j - 1].end
+            out.append(Finding(a, b, doc.text[a:b], kind, round(conf, 4), sugg))
+
+        by_pos = {(s.i, s.j): s for s in ev.spans}
+        for i, j, original, prob in ev.listed:
+            s = by_pos.get((i, j))
+            conf = max(prob, s.posterior) if s else prob
+            add(i, j, "listed_phrase", conf, _cased(doc, i, original))
+        for s, cand in _article_spans(ev.spans):
+            if _free(taken, s):
+                art = doc.words[s.i - 1]
+                sugg = f"{art.text} {_cased(doc, s.i, ' '.join(cand.words))}"
+                add(s.i, s.j, "article_mismatch", s.posterior, sugg, start=art.start)
+        for s in _artefact_spans(ev.spans):
+            if _free(taken, s):
+                add(s.i, s.j, "phrase_artefact", s.posterior, _suggest(doc, s))
+        for s in _non_overlapping([s for s in ev.spans if s.posterior >= FINDING_POSTERIOR]):
+            if _free(taken, s):
+                add(s.i, s.j, "likely_swap", s.posterior, _suggest(doc, s))
+        out.sort(key=lambda f: (f.start, f.end))
+        return out
+
+
+def sample_text(doc: Document, budget: int) -> str | None:
+    """About ``budget`` words of whole paragraphs spread evenly over ``doc`` (None: all).
+
+    Whole paragraphs keep quotes and sentence starts intact for the analysis.
+
+    >>> doc = Document.from_text("\\n\\n".join(f"para {k} has four" for k in range(6)))
+    >>> sample_text(doc, 8)
+    'para 0 has four\\n\\npara 3 has four'
+    """
+    if doc.n_words <= budget * 1.5:
+        return None
+    body = doc.text[doc.body_start :]
+    paras = [p for p in body.split("\n") if p.strip()]
+    if len(paras) < 2:
+        # One long paragraph: a run of whole sentences from its start.
+        cut = 0
+        for t in doc.words:
+            if t.sentence_start and t.start > doc.body_start and cut >= budget:
+                return doc.text[doc.body_start : t.start]
+            cut += 1
+        return None
+    stride = math.ceil(doc.n_words / budget)
+    return "\n\n".join(paras[::stride])
+
+
+def find_phrases(
+    doc: Document, table: Mapping[tuple[str, ...], tuple[str, float]], max_len: int
+) -> list[tuple[int, int, str, float]]:
+    """Non-overlapping occurrences of ``table``'s word sequences, longest first.
+
+    >>> doc = Document.from_text("Counterfeit consciousness, we said: counterfeit  consciousness.")
+    >>> find_phrases(doc, {("counterfeit", "consciousness"): ("artificial intelligence", 0.9)}, 2)
+    [(0, 2, 'artificial intelligence', 0.9), (4, 6, 'artificial intelligence', 0.9)]
+    """
+    out: list[tuple[int, int, str, float]] = []
+    if not table:
+        return out
+    words = doc.words
+    i = 0
+    while i < len(words):
+        hit = None
+        for n in range(min(max_len, len(words) - i), 0, -1):
+            # Only whitespace between the words: "told, reporters" is no phrase.
+            if any(not doc.gap(k).isspace() for k in range(i, i + n - 1)):
+                continue
+            key = tuple(t.norm for t in words[i : i + n])
+            if key in table:
+                hit = (i, i + n, *table[key])
+                break
+        if hit:
+            out.append(hit)
+            i = hit[1]
+        else:
+            i += 1
+    return out
+
+
+def _free(taken: set[int], s: Span) -> bool:
+    return not any(k in taken for k in range(s.i, s.j))
+
+
+def _cased(doc: Document, i: int, words: str) -> str:
+    t = doc.words[i]
+    return match_case(t.text, words, t.sentence_start)
+
+
+def _suggest(doc: Document, s: Span) -> str | None:
+    return _cased(doc, s.i, " ".join(s.best.words)) if s.best else None
+
+
+def _non_overlapping(spans: list[Span]) -> list[Span]:
+    """Greedy by posterior, so "got here" and "got" are not counted twice."""
+    taken: set[int] = set()
+    out = []
+    for s in sorted(spans, key=lambda s: -s.posterior):
+        if _free(taken, s):
+            taken.update(range(s.i, s.j))
+            out.append(s)
+    return out
+
+
+def _article_spans(spans: list[Span]):
+    """(span, best agreeing candidate) where the a/an before the span clashes with it."""
+    out = []
+    for s in spans:
+        agreeing = [c for c in s.candidates if c.features[_ARTICLE] > 0]
+        if agreeing:
+            out.append((s, agreeing[0]))
+    return out
+
+
+def _artefact_spans(spans: list[Span]) -> list[Span]:
+    """Spans where a phrase-table original ("12 months" → "year") reads better in context.
+
+    Judged by the LM gain alone, not restore's logit: the gain is what tells
+    "this 12 months" from "in the past 12 months".
+    """
+    out = []
+    for s in spans:
+        gains = [c.features[_GAIN] for c in s.candidates if c.source == "p"]
+        if gains and max(gains) > ARTEFACT_GAIN:
+            out.append(s)
+    return _non_overlapping(out)
+
+
+def _quote_contrast(doc: Document, spans: list[Span]) -> float:
+    inside = [s.posterior for s in spans if doc.words[s.i].in_quote]
+    outside = [s.posterior for s in spans if not doc.words[s.i].in_quote]
+    if len(inside) < MIN_QUOTE_SPANS or len(outside) < MIN_QUOTE_SPANS:
+        return 0.0
+    return sum(outside) / len(outside) - sum(inside) / len(inside)
+
+
+_DEFAULT: Detector | None = None
+
+
+def default_detector() -> Detector:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Detector()
+    return _DEFAULT
+
+
+def detect(text: str, screen: bool = False, detector: Detector | None = None) -> Detection:
+    """Score ``text`` for spinning; see the module docstring."""
+    return (detector or default_detector()).detect(text, screen=screen)
