@@ -143,18 +143,25 @@ def fit(examples, priors, l2=1e-3, steps=400, lr=0.05):
     M = np.concatenate([e[1] for e in examples])
     y = np.concatenate([e[2] for e in examples])
     P = np.concatenate([np.full(len(e[2]), p) for e, p in zip(examples, priors, strict=True)])
+    # A table's channel probability is a probability: it enters with weight 1
+    # (an offset), so learned tables keep their meaning; is_table learns the bonus.
+    ti = FEATURES.index("table_logp")
+    offset = np.where(M, X[:, :, ti], 0.0)
+    X = X.copy()
+    X[:, :, ti] = 0.0
     # Standardise features for a well-conditioned optimisation; undo at the end.
     mu = X[M].mean(0)
     sd = X[M].std(0) + 1e-6
     Xs = (X - mu) / sd
     theta = np.zeros(F + 2)  # weights, bias, prior weight
+    Xs[:, :, ti] = 0.0
     theta[F + 1] = 1.0
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
     n = len(y)
     for t in range(1, steps + 1):
         w, b, k = theta[:F], theta[F], theta[F + 1]
-        z = Xs @ w + b + k * P[:, None]
+        z = Xs @ w + b + k * P[:, None] + offset
         z = np.where(M, z, -np.inf)
         zmax = np.maximum(z.max(1), 0.0)
         ez = np.exp(z - zmax[:, None])
@@ -177,6 +184,7 @@ def fit(examples, priors, l2=1e-3, steps=400, lr=0.05):
             print(f"  step {t}: nll {-ll.mean():.4f}", file=sys.stderr)
     w = theta[:F] / sd
     b = theta[F] - (theta[:F] * mu / sd).sum()
+    w[ti] = 1.0
     return w, b, theta[F + 1]
 
 
