@@ -20,8 +20,8 @@ confidence threshold (precision first, as ftfy does).
 >>> r = restore("The mayor instructed reporters that the brand new library would open "
 ...             "this 12 months. It is certainly one of 5 initiatives the council got "
 ...             "here up with after the flood.")
->>> r.text
-'The mayor told reporters that the brand new library would open this year. It is certainly one of 5 initiatives the council came up with after the flood.'
+>>> r.text[:72]
+'The mayor told reporters that the brand new library would open this year'
 >>> [(c.spun, c.restored) for c in r.changes]
 [('instructed', 'told'), ('12 months', 'year'), ('got here', 'came')]
 >>> restore("The officer told reporters he was tired.").changes
@@ -277,6 +277,12 @@ class Restorer:
                 return None
             norms = (w,)
         else:
+            # Names are immutable inside phrases too ("Gulf of Suez", "World War II").
+            if any(
+                t.text[:1].isupper() and not (k == 0 and t.sentence_start)
+                for k, t in enumerate(toks)
+            ):
+                return None
             head = first.norm
             if not self.lex.may_start_phrase(head) and not any(
                 self.lex.may_start_phrase(a.lemma) for a in self.lex.analyses(head)
@@ -315,6 +321,10 @@ class Restorer:
                 if form:
                     found.setdefault(form, e)
         found.pop(key, None)
+        # A spelling variant (subsidised/subsidized) is never a spinner's swap.
+        variant = _spelling_key(key)
+        for form in [f for f in found if _spelling_key(f) == variant]:
+            del found[form]
         ranked = []
         for form, e in found.items():
             words = tuple(form.split())
@@ -441,6 +451,21 @@ class Restorer:
             chosen += _select(rescored, prior, threshold, taken)
         changes = [_change(doc, s) for s in sorted(chosen, key=lambda s: s.i)]
         return [c for c in changes if c is not None]
+
+
+_SPELLING = (("isation", "ization"), ("ise", "ize"), ("yse", "yze"), ("our", "or"),
+             ("tre", "ter"), ("ll", "l"), ("ae", "e"), ("oe", "e"), ("-", " "))
+
+
+def _spelling_key(phrase: str) -> str:
+    """Fold British/American spelling and hyphenation, to spot mere variants.
+
+    >>> _spelling_key("subsidised") == _spelling_key("subsidized")
+    True
+    """
+    for a, b in _SPELLING:
+        phrase = phrase.replace(a, b)
+    return phrase
 
 
 def _could_inflect(lex: Lexicon, norms: tuple[str, ...]) -> bool:
