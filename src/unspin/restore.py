@@ -244,7 +244,12 @@ class Restorer:
         """Validate and tokenise ``text`` (raises InputError for non-prose)."""
         check_text(text)
         doc = Document.from_text(text)
-        if doc.n_words >= 20 and english_share(doc, self.lm.known) < 0.5:
+        # English prose is about 40 % function words; other languages share
+        # few of ours even when the LM happens to know their words.
+        if doc.n_words >= 8 and (
+            english_share(doc, STOPWORDS.__contains__) < 0.12
+            or english_share(doc, self.lm.known) < 0.5
+        ):
             raise InputError("input does not look like English text")
         return doc
 
