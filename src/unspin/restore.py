@@ -328,8 +328,9 @@ class Restorer:
         found.pop(key, None)
         # A spelling variant (subsidised/subsidized) is never a spinner's swap.
         variant = _spelling_key(key)
-        for form in [f for f in found if _spelling_key(f) == variant]:
-            del found[form]
+        for form, e in list(found.items()):
+            if _spelling_key(form) == variant or (e.channel is None and _abbreviates(key, form)):
+                del found[form]
         ranked = []
         for form, e in found.items():
             words = tuple(form.split())
@@ -471,6 +472,21 @@ def _spelling_key(phrase: str) -> str:
     for a, b in _SPELLING:
         phrase = phrase.replace(a, b)
     return phrase
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """Whether ``short`` is an abbreviation of ``long`` (pct/percent, govt/government).
+
+    Thesauri list such pairs, but they are style, not spin; a table entry
+    (the spinner's "govt") still applies.
+
+    >>> _abbreviates("pct", "percent"), _abbreviates("gas", "oil")
+    (True, False)
+    """
+    if len(short) > 4 or len(long) <= len(short) or short[0] != long[0]:
+        return False
+    rest = iter(long)
+    return all(ch in rest for ch in short)
 
 
 def _could_inflect(lex: Lexicon, norms: tuple[str, ...]) -> bool:
