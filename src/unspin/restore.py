@@ -246,9 +246,10 @@ class Restorer:
         doc = Document.from_text(text)
         # English prose is about 40 % function words; other languages share
         # few of ours even when the LM happens to know their words.
+        # Tables of English names have few function words but known words.
         if doc.n_words >= 8 and (
             english_share(doc, STOPWORDS.__contains__) < 0.12
-            or english_share(doc, self.lm.known) < 0.5
+            and english_share(doc, self.lm.known) < 0.7
         ):
             raise InputError("input does not look like English text")
         return doc
