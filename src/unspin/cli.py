@@ -105,6 +105,155 @@ def cmd_detect(args) -> int:
     return status
 
 
+# -- index / trace / group / learn ------------------------------------------
+
+
+class _Progress:
+    """A one-line progress counter on stderr, only on a terminal (no dependency)."""
+
+    def __init__(self, total: int | None, label: str) -> None:
+        self.n, self.total, self.label = 0, total, label
+        self.on = sys.stderr.isatty()
+
+    def __call__(self, k: int) -> None:
+        self.n += k
+        if self.on:
+            of = f"/{self.total}" if self.total else ""
+            print(f"\r{self.label}: {self.n}{of} documents", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.on and self.n:
+            print(file=sys.stderr)
+
+
+def _iter_docs(paths: Sequence[str]):
+    """SourceDocs from text files, folders of them (*.txt, *.jsonl) and JSONL files."""
+    from pathlib import Path
+
+    from .index import SourceDoc, read_jsonl
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.suffix in (".txt", ".jsonl", ".md"))
+            if not files:
+                raise InputError(f"{p}: no .txt or .jsonl files in this folder")
+        elif p.exists():
+            files = [p]
+        else:
+            raise InputError(f"cannot read {p}: no such file or directory")
+        for f in files:
+            if f.suffix == ".jsonl":
+                yield from read_jsonl(f)
+            else:
+                yield SourceDoc(str(f), _read_input(str(f)))
+
+
+def _open_index(path: str, create: bool = False, classes: bool = False):
+    import os
+
+    from .index import Index
+
+    if not create and not os.path.exists(path):
+        raise InputError(f"no index at {path} (build one with `unspin index add`)")
+    return Index(path, classes=classes)
+
+
+def cmd_index_add(args) -> int:
+    with _open_index(args.index, create=True, classes=args.classes) as idx:
+        progress = _Progress(None, "indexing")
+        try:
+            report = idx.add(_iter_docs(args.paths), progress=progress)
+        finally:
+            progress.close()
+        stats = idx.stats()
+    print(
+        f"unspin: {report.added} added, {report.updated} updated, {report.unchanged} unchanged; "
+        f"{stats['docs']} documents in {args.index}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def cmd_index_stats(args) -> int:
+    with _open_index(args.index) as idx:
+        stats = idx.stats()
+    if args.format == "json":
+        json.dump(stats, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for k, v in stats.items():
+            print(f"{k}\t{v}")
+    return EXIT_OK
+
+
+def cmd_trace(args) -> int:
+    from .trace import trace
+
+    text = _read_input(args.file)
+    with _open_index(args.index) as idx:
+        result = trace(text, idx, top=args.top)
+    out = sys.stdout
+    if args.format == "json":
+        json.dump(result.to_dict(), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        out.write(result.message + "\n")
+        for m in result.matches:
+            title = f"  {m.title}" if m.title else ""
+            out.write(
+                f"{m.id}\tcoverage {m.coverage:.0%}\tkey score {m.score:.2f}\t"
+                f"{len(m.spans)} spans\t{m.synonyms} thesaurus swaps{title}\n"
+            )
+    return EXIT_OK
+
+
+def cmd_group(args) -> int:
+    from .trace import group
+
+    docs = [(d.id, d.text) for d in _iter_docs(args.files)]
+    if not docs:
+        raise InputError("no documents to group")
+    clusters = group(docs)
+    out = sys.stdout
+    if args.format == "json":
+        json.dump([c.to_dict() for c in clusters], out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        for k, c in enumerate(clusters, 1):
+            out.write(f"cluster {k} ({len(c.members)}): {' '.join(c.members)}\n")
+            for a, b, n in c.fingerprint[:10]:
+                out.write(f"  {a} <-> {b}\t{n}\n")
+    return EXIT_OK
+
+
+def cmd_learn(args) -> int:
+    from .learn import learn_pairs, learn_site, write_table
+
+    if args.site:
+        if args.copy or args.source:
+            raise InputError("use either --site or --copy/--source, not both")
+        from pathlib import Path
+
+        ref_paths = args.reference or [str(Path(__file__).resolve().parents[2] / "corpus" / "own")]
+        site = [d.text for d in _iter_docs([args.site])]
+        reference = [d.text for d in _iter_docs(ref_paths)]
+        entries = learn_site(site, reference)
+    else:
+        if not args.copy or not args.source or len(args.copy) != len(args.source):
+            raise InputError("learn needs --copy and --source in pairs (or --site DIR)")
+        pairs = [(_read_input(c), _read_input(s)) for c, s in zip(args.copy, args.source,
+                                                                   strict=True)]
+        entries = learn_pairs(pairs)
+    if not entries:
+        raise InputError("nothing learned: the inputs share no substitutions")
+    text = write_table(entries, args.out)
+    if args.out is None:
+        sys.stdout.write(text)
+    print(f"unspin: learned {len(entries)} substitutions", file=sys.stderr)
+    return EXIT_OK
+
+
 def _confidence(value: str) -> float:
     try:
         v = float(value)
@@ -161,6 +310,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dismiss clearly clean documents with a quick pass first")
     d.add_argument("--top", type=int, default=5, help="findings shown in text format")
     d.set_defaults(func=cmd_detect)
+
+    ix = sub.add_parser("index", help="build or inspect a source index for `trace`")
+    ixs = ix.add_subparsers(dest="index_command", required=True)
+    ia = ixs.add_parser("add", help="add text files, folders or JSONL (id/text/title/url/date)")
+    ia.add_argument("paths", nargs="+", metavar="PATH")
+    ia.add_argument("--index", required=True, metavar="FILE", help="index file (created if new)")
+    ia.add_argument("--classes", action="store_true",
+                    help="also key synonym-class shingles (new index only)")
+    ia.set_defaults(func=cmd_index_add)
+    ist = ixs.add_parser("stats", help="counts and sizes of an index")
+    ist.add_argument("--index", required=True, metavar="FILE")
+    ist.add_argument("--format", choices=("text", "json"), default="text")
+    ist.set_defaults(func=cmd_index_stats)
+
+    t = sub.add_parser("trace", help="find the indexed source of a (spun) text")
+    t.add_argument("file", nargs="?", default="-", help="text file, or - for stdin (default)")
+    t.add_argument("--index", required=True, metavar="FILE")
+    t.add_argument("--top", type=int, default=5)
+    t.add_argument("--format", choices=("text", "json"), default="text")
+    t.set_defaults(func=cmd_trace)
+
+    g = sub.add_parser("group", help="cluster documents that share a source")
+    g.add_argument("files", nargs="+", metavar="FILE", help="text files, folders or JSONL")
+    g.add_argument("--format", choices=("text", "json"), default="text")
+    g.set_defaults(func=cmd_group)
+
+    le = sub.add_parser("learn", help="learn a spinner table (spun -> original) as TSV")
+    le.add_argument("--copy", action="append", metavar="FILE", help="spun copy; repeatable")
+    le.add_argument("--source", action="append", metavar="FILE",
+                    help="its source, in the same order as --copy")
+    le.add_argument("--site", metavar="DIR", help="source-free mode: many pages of one site")
+    le.add_argument("--reference", action="append", metavar="PATH",
+                    help="clean reference prose for --site (default: corpus/own)")
+    le.add_argument("--out", metavar="FILE", help="write the table here (default: stdout)")
+    le.set_defaults(func=cmd_learn)
     return ap
 
 

@@ -1,0 +1,245 @@
+"""Measure unspin.trace: find the source of spun copies among news distractors.
+
+    python eval/evaluate_trace.py --docs 500 --queries 100          # quick check
+    python eval/evaluate_trace.py                                    # all ~21k BBC+Reuters
+    python eval/evaluate_trace.py --classes --json trace.json        # -> eval/out/trace.json
+
+Originals: BBC News + Reuters-21578 (both splits; tracing has nothing to tune
+on them beyond the threshold). The first ``--docs`` of a fixed shuffle are
+indexed; ``--queries`` of them are spun with the roget dictionary (a "foreign"
+thesaurus: the engine's lexicon is Moby + WordNet) by one shared SpinTable, as
+a full copy and as a one-paragraph excerpt (≥ 40 words). As many documents
+that are *not* indexed are spun too: any source reported for them is a false
+match. Reported:
+
+* recall@1   the true source is the top verified match (full copies / excerpts)
+* false      share of unindexed (spun) documents given a source anyway; a
+             reported source that the document's own unspun text aligns with
+             (a corpus duplicate or template story) is not counted as false
+* query p50  median trace() time per query, in ms
+* build      documents indexed per second (SQLite, keys + storage)
+
+With ``datasketch`` installed (``.[dev]``), a MinHash-LSH baseline on word
+shingles runs side by side (top candidate = highest estimated Jaccard).
+
+The corpora are research-only: outputs only under eval/out/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from spinner import SpinTable, load_dictionary, spin
+
+import corpus
+
+REPO = Path(__file__).resolve().parents[1]
+OUT_DIR = REPO / "eval" / "out"
+EXCERPT_MIN_WORDS = 40
+
+
+@dataclass
+class Query:
+    kind: str  # full | excerpt | negative
+    text: str
+    truth: str | None  # source id, None for a negative
+    original: str = ""  # a negative's unspun text, to recognise corpus duplicates
+
+
+def excerpt(text: str, rng: random.Random) -> str:
+    """A middle paragraph (or consecutive paragraphs) of at least 40 words."""
+    paras = [p for p in text.split("\n\n") if p.strip()]
+    start = rng.randrange(max(1, len(paras) - 1))
+    out: list[str] = []
+    for p in paras[start:] + paras[:start]:
+        out.append(p)
+        if len(" ".join(out).split()) >= EXCERPT_MIN_WORDS:
+            break
+    return "\n\n".join(out)
+
+
+def load_docs(n: int, n_neg: int, seed: int) -> tuple[list[corpus.Doc], list[corpus.Doc]]:
+    docs = []
+    for name in ("bbc", "reuters"):
+        if not corpus.available(name):
+            sys.exit(f"corpus {name} not available under {corpus.CORPUS_DIR}")
+        for split in corpus.SPLITS:
+            docs += [
+                corpus.Doc(f"{name}:{d.id}", d.title, d.text) for d in corpus.load(name, split)
+            ]
+    random.Random(seed).shuffle(docs)
+    return docs[:n], docs[n : n + n_neg]
+
+
+def make_queries(indexed, negatives, n_q: int, rate: float, dict_name: str, seed: int):
+    dictionary = load_dictionary(dict_name)
+    table = SpinTable.build(dictionary, seed)  # one "site"
+    rng = random.Random(seed)
+    picked = rng.sample(indexed, min(n_q, len(indexed)))
+    queries: list[Query] = []
+    for k, d in enumerate(picked):
+        spun = spin(d.text, rate, dictionary, seed=seed + k, table=table).text
+        queries.append(Query("full", spun, d.id))
+        queries.append(Query("excerpt", excerpt(spun, rng), d.id))
+    for k, d in enumerate(negatives):
+        spun = spin(d.text, rate, dictionary, seed=seed + 10_000 + k, table=table).text
+        queries.append(Query("negative", spun, None, d.text))
+    return queries
+
+
+def is_duplicate(original: str, source: str) -> bool:
+    """Reuters (and a little of BBC) repeats stories and templates ("The Bank of
+    Japan will sell tomorrow 500 billion yen ..."): a negative whose own unspun
+    text aligns with the reported source is a true match, not a false one."""
+    from unspin.trace import MIN_COVERAGE, align
+
+    return align(original, source).coverage >= MIN_COVERAGE
+
+
+def summarise(results: list[tuple[Query, str | None, float]], texts: dict[str, str]) -> dict:
+    """recall@1 per kind, false-match rate, query p50 (ms)."""
+    out: dict = {}
+    for kind in ("full", "excerpt"):
+        rs = [(q, top) for q, top, _ in results if q.kind == kind]
+        out[f"recall@1_{kind}"] = round(sum(top == q.truth for q, top in rs) / max(len(rs), 1), 4)
+    neg = [(q, top) for q, top, _ in results if q.kind == "negative"]
+    dup = [top is not None and is_duplicate(q.original, texts[top]) for q, top in neg]
+    false = sum(top is not None and not d for (_, top), d in zip(neg, dup, strict=True))
+    n_neg = max(len(neg) - sum(dup), 1)
+    out["false_match"] = round(false / n_neg, 4)
+    out["negatives_with_duplicate_source"] = sum(dup)
+    out["query_p50_ms"] = round(1000 * statistics.median(dt for _, _, dt in results), 2)
+    return out
+
+
+# ----------------------------------------------------------------------- unspin
+
+
+def run_unspin(indexed, queries, classes: bool, workdir: Path) -> dict:
+    from unspin.index import Index
+    from unspin.trace import trace
+
+    path = workdir / "trace-eval.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    with Index(path, classes=classes) as idx:
+        idx.add((d.id, d.text, d.title) for d in indexed)
+        build = time.perf_counter() - t0
+        stats = idx.stats()
+        trace("warm-up: load the lexicon once before timing.", idx)
+        results = []
+        coverages: dict[str, list[float]] = {"full": [], "excerpt": [], "negative": []}
+        for q in queries:
+            t = time.perf_counter()
+            r = trace(q.text, idx, top=1)
+            dt = time.perf_counter() - t
+            top = r.matches[0].id if r.found else None
+            results.append((q, top, dt))
+            coverages[q.kind].append(r.best_coverage)
+    out = summarise(results, {d.id: d.text for d in indexed})
+    out["build_docs_per_s"] = round(len(indexed) / build, 1)
+    out["index_bytes"] = stats.get("bytes")
+    out["keys_per_doc"] = stats["keys_per_doc"]
+    # The threshold's margin: lowest coverage of true sources vs highest of negatives.
+    neg = sorted(coverages["negative"])
+    out["negative_coverage_p99"] = round(neg[int(0.99 * (len(neg) - 1))], 4) if neg else None
+    return out
+
+
+# ---------------------------------------------------------------------- MinHash
+
+
+def run_minhash(indexed, queries, n: int, threshold: float, num_perm: int = 128) -> dict | None:
+    try:
+        from datasketch import MinHash, MinHashLSH
+    except ImportError:
+        return None
+    import re
+
+    word = re.compile(r"\w+")
+
+    def sketch(text: str) -> MinHash:
+        toks = word.findall(text.lower())
+        grams = {" ".join(toks[i : i + n]) for i in range(max(1, len(toks) - n + 1))}
+        m = MinHash(num_perm=num_perm)
+        m.update_batch([g.encode("utf-8") for g in grams])
+        return m
+
+    t0 = time.perf_counter()
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    sketches = {}
+    for d in indexed:
+        sketches[d.id] = m = sketch(d.text)
+        lsh.insert(d.id, m)
+    build = time.perf_counter() - t0
+    results = []
+    for q in queries:
+        t = time.perf_counter()
+        m = sketch(q.text)
+        cands = lsh.query(m)
+        top = max(cands, key=lambda c: (m.jaccard(sketches[c]), c)) if cands else None
+        results.append((q, top, time.perf_counter() - t))
+    out = summarise(results, {d.id: d.text for d in indexed})
+    out["build_docs_per_s"] = round(len(indexed) / build, 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--docs", type=int, default=1_000_000, help="originals indexed (default all)")
+    ap.add_argument("--queries", type=int, default=200, help="spun sources (and negatives)")
+    ap.add_argument("--dict", default="roget")
+    ap.add_argument("--rate", type=float, default=0.25)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--classes", action="store_true", help="add synonym-class keys")
+    ap.add_argument("--minhash-n", type=int, default=3, help="baseline word shingle size")
+    ap.add_argument("--minhash-threshold", type=float, default=0.1)
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--json", help="write results to eval/out/NAME")
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    indexed, negatives = load_docs(args.docs, args.queries, args.seed)
+    queries = make_queries(indexed, negatives, args.queries, args.rate, args.dict, args.seed)
+    print(
+        f"# {len(indexed)} indexed, {sum(q.kind == 'full' for q in queries)} spun copies "
+        f"(+ excerpts), {len(negatives)} unindexed; {args.dict} rate {args.rate}; "
+        f"prepared in {time.perf_counter() - t0:.0f}s",
+        file=sys.stderr,
+    )
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        rows["unspin"] = run_unspin(indexed, queries, args.classes, Path(tmp))
+    if not args.no_baseline:
+        base = run_minhash(indexed, queries, args.minhash_n, args.minhash_threshold)
+        if base is None:
+            print("# datasketch not installed: no MinHash baseline", file=sys.stderr)
+        else:
+            rows[f"minhash-{args.minhash_n}gram@{args.minhash_threshold}"] = base
+    cols = ["recall@1_full", "recall@1_excerpt", "false_match", "query_p50_ms",
+            "build_docs_per_s"]
+    print(f"{'method':28}" + "".join(f"{c:>18}" for c in cols))
+    for name, row in rows.items():
+        print(f"{name:28}" + "".join(f"{row.get(c, ''):>18}" for c in cols))
+    extra = {k: v for k, v in rows["unspin"].items() if k not in cols}
+    print(f"# unspin: {extra}")
+    if args.json:
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        path = OUT_DIR / Path(args.json).name
+        meta = {k: v for k, v in vars(args).items() if k != "json"}
+        path.write_text(json.dumps({"args": meta, "results": rows}, indent=2), encoding="utf-8")
+        print(f"# wrote {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

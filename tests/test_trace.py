@@ -1,0 +1,317 @@
+"""Index, trace, group and learn on the project's own prose (corpus/own, CC0).
+
+Spun copies come from a tiny in-test spinner with a stable per-word choice
+(one "site"), built on the shipped lexicon, so nothing here needs /work/shared.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import zlib
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from unspin.index import FUNCTION_WORDS, Index, MemoryStorage, SourceDoc
+from unspin.learn import as_table, learn_pairs, learn_site, write_table
+from unspin.lexicon import Lexicon, read_table
+from unspin.restore import Restorer
+from unspin.text import InputError
+from unspin.trace import align, group, trace
+
+ROOT = Path(__file__).resolve().parents[1]
+OWN = sorted((ROOT / "corpus" / "own").glob("*.txt"))
+TEXTS = {p.stem: p.read_text(encoding="utf-8") for p in OWN}
+INDEXED = [k for k in TEXTS if k[-1] in "02468"]  # half indexed, half held out
+HELD_OUT = [k for k in TEXTS if k not in INDEXED]
+_WORD = re.compile(r"(?<![\w’'])[a-z]+(?![\w’'])")
+
+
+@cache
+def _choice(word: str) -> str | None:
+    """The site's fixed replacement for ``word`` (a thesaurus neighbour)."""
+    lex = Lexicon.default()
+    if word in FUNCTION_WORDS or len(word) < 4 or lex.analyses(word):
+        return None
+    opts = sorted(
+        e.original
+        for e in lex.lookup(word)[:30]
+        if " " not in e.original and e.original != word and (lex.zipf(e.original) or 0) >= 3.5
+    )
+    return opts[zlib.crc32(word.encode()) % len(opts)] if opts else None
+
+
+def spin(text: str, rate: float = 0.3, seed: int = 0) -> tuple[str, list[tuple[str, str]]]:
+    """Swap about ``rate`` of the eligible lowercase words; returns (text, [(spun, orig)])."""
+    rng = random.Random(seed)
+    swaps: list[tuple[str, str]] = []
+
+    def rep(m: re.Match[str]) -> str:
+        w = m.group()
+        c = _choice(w)
+        if c is None or rng.random() > 2 * rate:
+            return w
+        swaps.append((c, w))
+        return c
+
+    return _WORD.sub(rep, text), swaps
+
+
+@pytest.fixture(scope="module")
+def index() -> Index:
+    idx = Index(":memory:")
+    idx.add((k, TEXTS[k]) for k in INDEXED)
+    return idx
+
+
+def test_spinner_really_spins():
+    spun, swaps = spin(TEXTS["02"], seed=1)
+    assert len(swaps) >= 40 and spun != TEXTS["02"]
+
+
+@pytest.mark.parametrize("key", INDEXED[:8])
+def test_trace_finds_source_of_spun_copy(index, key):
+    spun, _ = spin(TEXTS[key], seed=7)
+    r = trace(spun, index)
+    assert r.found, r.message
+    best = r.matches[0]
+    assert best.id == key
+    assert best.coverage >= 0.9
+    assert best.synonyms > 5  # the thesaurus confirms many of the substitutions
+    for s in best.spans:  # offsets point into the copy and the source
+        assert 0 <= s.copy_start < s.copy_end <= len(spun)
+        assert 0 <= s.source_start < s.source_end <= len(TEXTS[key])
+
+
+@pytest.mark.parametrize("key", INDEXED[8:14])
+def test_trace_finds_source_of_spun_paragraph_excerpt(index, key):
+    spun, _ = spin(TEXTS[key], seed=3)
+    paras = [p for p in spun.split("\n\n") if len(p.split()) >= 30]
+    excerpt = paras[len(paras) // 2]
+    r = trace(excerpt, index)
+    assert r.found and r.matches[0].id == key, r.message
+    assert r.matches[0].source_coverage < 0.6  # an excerpt covers part of the source
+
+
+@pytest.mark.parametrize("key", HELD_OUT)
+def test_unrelated_text_has_no_source(index, key):
+    r = trace(TEXTS[key], index)
+    assert not r.found
+    assert r.message.startswith("no source found")
+    spun, _ = spin(TEXTS[key], seed=5)
+    assert not trace(spun, index).found
+
+
+def test_align_spans_and_substitutions():
+    a = align("The mayor instructed reporters in Leeds on Monday.",
+              "The mayor told reporters in Leeds on Monday.")
+    assert a.coverage == 1.0 and a.pairs() == [("instructed", "told")]
+    assert len(a.spans) == 1
+
+
+def test_readd_is_idempotent_and_update_replaces_keys(tmp_path):
+    path = tmp_path / "idx.db"
+    docs = [(k, TEXTS[k]) for k in INDEXED[:6]]
+    with Index(path) as idx:
+        first = idx.add(docs)
+        stats1 = idx.stats()
+        again = idx.add(docs)
+        assert (first.added, again.added, again.unchanged) == (6, 0, 6)
+        assert idx.stats()["postings"] == stats1["postings"]
+        assert idx.stats()["docs"] == 6
+        # Same id, new text: replaced, not duplicated, old keys gone.
+        new_text = TEXTS[HELD_OUT[0]]
+        upd = idx.add([(INDEXED[0], new_text)])
+        assert (upd.added, upd.updated) == (0, 1)
+        assert idx.stats()["docs"] == 6
+        assert trace(new_text, idx).matches[0].id == INDEXED[0]
+        assert not trace(TEXTS[INDEXED[0]], idx).found
+    # Reopening sees the same content.
+    with Index(path) as idx:
+        assert idx.stats()["docs"] == 6
+
+
+def _consistent(path: Path) -> None:
+    db = sqlite3.connect(path)
+    orphans = db.execute(
+        "SELECT count(*) FROM postings WHERE doc NOT IN (SELECT rowid FROM docs)"
+    ).fetchone()[0]
+    keyless = db.execute(
+        "SELECT count(*) FROM docs WHERE rowid NOT IN (SELECT doc FROM postings)"
+    ).fetchone()[0]
+    db.close()
+    assert orphans == 0 and keyless == 0
+
+
+def test_crash_mid_add_keeps_committed_batches_and_rerun_completes(tmp_path):
+    path = tmp_path / "idx.db"
+    keys = INDEXED[:7]
+
+    def crashing():
+        for n, k in enumerate(keys):
+            if n == 5:  # inside the third batch of two
+                raise RuntimeError("power cut")
+            yield SourceDoc(k, TEXTS[k])
+
+    with Index(path) as idx, pytest.raises(RuntimeError):
+        idx.add(crashing(), batch=2)
+    _consistent(path)
+    with Index(path) as idx:
+        assert idx.stats()["docs"] == 4  # two committed batches, the third rolled back
+        report = idx.add([(k, TEXTS[k]) for k in keys], batch=2)
+        assert (report.added, report.unchanged) == (3, 4)
+        assert idx.stats()["docs"] == 7
+    _consistent(path)
+
+
+def test_corrupt_or_foreign_index_is_one_line_input_error(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database at all\n" * 10)
+    with pytest.raises(InputError, match="not an SQLite file"):
+        Index(junk)
+    foreign = tmp_path / "foreign.db"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    with pytest.raises(InputError, match="not an unspin index"):
+        Index(foreign)
+    torn = tmp_path / "torn.db"
+    with Index(torn) as idx:
+        idx.add([(k, TEXTS[k]) for k in INDEXED[:3]])
+    data = bytearray(torn.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # scribble over the schema page
+    torn.write_bytes(bytes(data))
+    with pytest.raises(InputError) as e:
+        Index(torn)
+    assert "\n" not in str(e.value)
+    old = tmp_path / "old.db"
+    with Index(old) as idx:
+        idx.storage.set_meta("version", "0")
+    with pytest.raises(InputError, match="version 0"):
+        Index(old)
+
+
+def test_memory_storage_backend_behaves_like_sqlite():
+    idx = Index(storage=MemoryStorage())
+    assert idx.add([(k, TEXTS[k]) for k in INDEXED[:4]]).added == 4
+    assert idx.add([(k, TEXTS[k]) for k in INDEXED[:4]]).unchanged == 4
+    spun, _ = spin(TEXTS[INDEXED[2]], seed=2)
+    assert trace(spun, idx).matches[0].id == INDEXED[2]
+
+
+def test_group_clusters_copies_of_one_source():
+    a, _ = spin(TEXTS["03"], seed=1)
+    b, _ = spin(TEXTS["03"], seed=2, rate=0.2)
+    docs = [("a", a), ("b", b), ("src", TEXTS["03"]), ("other", TEXTS["11"])]
+    clusters = group(docs)
+    assert sorted(clusters[0].members) == ["a", "b", "src"]
+    assert ["other"] in [c.members for c in clusters]
+    assert clusters[0].fingerprint  # the swaps the copies share with each other/the source
+
+
+def test_learned_table_fixes_swaps_restore_missed():
+    pairs = [(spin(TEXTS[k], seed=i)[0], TEXTS[k]) for i, k in enumerate(INDEXED[:8])]
+    learned = learn_pairs(pairs)
+    assert learned and all(0 < e.prob <= 1 for e in learned)
+    copy, swaps = spin(TEXTS[HELD_OUT[3]], seed=99)
+    truth = set(swaps)
+
+    def fixed(r) -> set[tuple[str, str]]:
+        return {(c.spun.lower(), c.restored.lower()) for c in r.changes} & truth
+
+    before = fixed(Restorer().restore(copy))
+    after = fixed(Restorer(lexicon=Lexicon.default().with_table(as_table(learned))).restore(copy))
+    assert len(after - before) >= 3, (before, after)
+
+
+def test_learned_table_file_is_readable_by_read_table(tmp_path):
+    learned = learn_pairs([("Police instructed CNN on Monday in Leeds.",
+                            "Police told CNN on Monday in Leeds.")])
+    path = tmp_path / "t.tsv"
+    write_table(learned, path)
+    assert read_table(path) == [("instructed", "told", 1.0)]
+
+
+def test_learn_site_runs_and_yields_probabilities():
+    site = [spin(TEXTS[k], seed=i)[0] for i, k in enumerate(INDEXED)]
+    entries = learn_site(site, [TEXTS[k] for k in HELD_OUT])
+    assert entries and all(0 < e.prob <= 1 and e.spun != e.original for e in entries)
+
+
+# ------------------------------------------------------------------------ CLI
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "unspin.cli", *args], input=stdin, capture_output=True, timeout=120
+    )
+
+
+def test_cli_index_trace_learn_round_trip(tmp_path):
+    src_dir = tmp_path / "sources"
+    src_dir.mkdir()
+    for k in INDEXED[:6]:
+        (src_dir / f"{k}.txt").write_text(TEXTS[k], encoding="utf-8")
+    extra = tmp_path / "more.jsonl"
+    extra.write_text(
+        json.dumps({"id": "j1", "text": TEXTS[INDEXED[6]], "title": "T", "date": "2024-01-01"})
+        + "\n",
+        encoding="utf-8",
+    )
+    db = str(tmp_path / "idx.db")
+    p = run("index", "add", str(src_dir), str(extra), "--index", db)
+    assert p.returncode == 0, p.stderr
+    assert b"7 added" in p.stderr
+    p = run("index", "add", str(src_dir), "--index", db)
+    assert p.returncode == 0 and b"6 unchanged" in p.stderr
+    p = run("index", "stats", "--index", db, "--format", "json")
+    assert p.returncode == 0 and json.loads(p.stdout)["docs"] == 7
+
+    spun, _ = spin(TEXTS[INDEXED[6]], seed=4)
+    copy = tmp_path / "copy.txt"
+    copy.write_text(spun, encoding="utf-8")
+    p = run("trace", str(copy), "--index", db, "--format", "json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["found"] and out["matches"][0]["id"] == "j1"
+    assert out["matches"][0]["title"] == "T"
+    p = run("trace", "-", "--index", db, stdin=TEXTS[HELD_OUT[1]].encode())
+    assert p.returncode == 0 and p.stdout.startswith(b"no source found")
+
+    table = tmp_path / "learned.tsv"
+    p = run("learn", "--copy", str(copy), "--source", str(src_dir / "..") , "--out", str(table))
+    assert p.returncode == 1 and p.stderr.count(b"\n") == 1  # a folder is no source text
+    source = tmp_path / "source.txt"
+    source.write_text(TEXTS[INDEXED[6]], encoding="utf-8")
+    p = run("learn", "--copy", str(copy), "--source", str(source), "--out", str(table))
+    assert p.returncode == 0, p.stderr
+    assert table.read_text(encoding="utf-8").startswith("spun\toriginal\tprob")
+    p = run("restore", "--lexicon", str(table), "--format", "json", str(copy))
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["changes"]
+
+    p = run("group", str(copy), str(source), str(src_dir / f"{INDEXED[0]}.txt"), "--format",
+            "json")
+    assert p.returncode == 0, p.stderr
+    assert sorted(json.loads(p.stdout)[0]["members"]) == sorted([str(copy), str(source)])
+
+
+def test_cli_bad_inputs_exit_nonzero_with_one_line(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"\x00\x01garbage" * 50)
+    for args in (
+        ("trace", str(ROOT / "README.md"), "--index", str(junk)),
+        ("trace", str(ROOT / "README.md"), "--index", str(tmp_path / "missing.db")),
+        ("index", "add", str(tmp_path / "nope"), "--index", str(tmp_path / "i.db")),
+        ("learn", "--copy", str(ROOT / "README.md")),
+    ):
+        p = run(*args)
+        assert p.returncode == 1, (args, p.stderr)
+        assert p.stderr.startswith(b"unspin: error: ") and p.stderr.count(b"\n") == 1
