@@ -18,11 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from unspin.index import FUNCTION_WORDS, Index, MemoryStorage, SourceDoc
+from unspin.index import (
+    FUNCTION_WORDS,
+    Index,
+    MemoryStorage,
+    SourceDoc,
+    immutable_tokens,
+    immutables,
+    shingles,
+)
 from unspin.learn import as_table, learn_pairs, learn_site, write_table
 from unspin.lexicon import Lexicon, read_table
 from unspin.restore import Restorer
-from unspin.text import InputError
+from unspin.text import Document, InputError
 from unspin.trace import align, group, trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,6 +251,33 @@ def test_learn_site_runs_and_yields_probabilities():
     site = [spin(TEXTS[k], seed=i)[0] for i, k in enumerate(INDEXED)]
     entries = learn_site(site, [TEXTS[k] for k in HELD_OUT])
     assert entries and all(0 < e.prob <= 1 and e.spun != e.original for e in entries)
+    precise = learn_site(site, [TEXTS[k] for k in HELD_OUT], precise=True)
+    assert len(precise) <= len(entries)
+    assert len({e.spun for e in precise}) == len(precise)  # one original per spun word
+
+
+# ------------------------------------------------------------------------ keys
+
+
+TRICKY = [
+    "date 2024-01-02 Didn't he say? “No.” Won't stop. Five of the 12 Acme staff can't go.",
+    "The U.S. economy grew 2.5% in the 3rd quarter.\nSaid the man: 'It’s Bob’s.'",
+    "  Ten...eleven! O’Brien wasn’t there_at all; Café Zoë 1,000,000 twelve",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY + list(TEXTS.values())[:10])
+def test_fast_key_tokens_equal_document_definition(text):
+    assert immutable_tokens(text) == immutables(Document.from_text(text))
+
+
+def test_shingle_keys_are_stable_on_disk_format():
+    # These values are in every index built by SCHEMA_VERSION 2: if they
+    # change, old indexes silently stop matching (bump the version instead).
+    assert shingles(["of", "the", "12", "acme"], 4, "i") == {-3203935800505379268}
+    assert shingles(["of", "the"], 4, "i") == {2332329886905774432}
+    assert shingles(["a", "b", "c"], 3, "c") == {-5934386873081969050}
+    assert len(shingles(["a", "b", "c", "d", "a", "b", "c", "d"], 4, "i")) == 4
 
 
 # ------------------------------------------------------------------------ CLI

@@ -254,6 +254,20 @@ def cmd_learn(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    """Run the web page and JSON API (see docs/serve.md); localhost unless --host says otherwise."""
+    try:
+        import uvicorn
+
+        from .web import create_app
+    except ImportError as e:
+        raise InputError(f"serve needs fastapi and uvicorn ({e.name} is missing)") from None
+    app = create_app(args.index, max_bytes=args.max_bytes, timeout=args.timeout)
+    print(f"unspin: serving on http://{args.host}:{args.port}/", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
+
+
 def _confidence(value: str) -> float:
     try:
         v = float(value)
@@ -345,6 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="clean reference prose for --site (default: corpus/own)")
     le.add_argument("--out", metavar="FILE", help="write the table here (default: stdout)")
     le.set_defaults(func=cmd_learn)
+
+    sv = sub.add_parser("serve", help="web page and JSON API on localhost (needs fastapi, uvicorn)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--index", metavar="FILE", help="source index; enables /api/trace")
+    sv.add_argument("--max-bytes", type=int, default=200_000, help="largest request body")
+    sv.add_argument("--timeout", type=float, default=20.0, help="seconds allowed per request")
+    sv.set_defaults(func=cmd_serve)
     return ap
 
 

@@ -51,9 +51,7 @@ SIGNALS = (
     "log_words",  # ln(words)
     "rate_x_length",  # rate_logit * (ln(words) - ln(200)): trust the rate more when long
 )
-# The screening pass measures the same signals on a cheaper analysis.
-SCREEN_SIGNALS = SIGNALS
-SCREEN_WORDS = 150  # the quick pass reads about this many words, spread over the text
+SCREEN_WORDS = 150  # the screening pass reads about this many words, spread over the text
 
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
 FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
@@ -83,15 +81,13 @@ def model_digest() -> str:
 
 @dataclass(frozen=True)
 class DetectParams:
-    """Logistic weights over SIGNALS (and SCREEN_SIGNALS) and the verdict thresholds."""
+    """Logistic weights over SIGNALS and the verdict and screening thresholds."""
 
     weights: tuple[float, ...]
     bias: float
     threshold: float  # P(spun) at or above which the verdict is "spun"
-    screen_weights: tuple[float, ...] = (0.0,) * len(SCREEN_SIGNALS)
-    screen_bias: float = 0.0
-    screen_threshold: float = 0.0  # dismiss as clean below this (0: never dismiss)
-    screen_candidates: int = 8  # candidates per span in the quick pass
+    screen_threshold: float = 0.0  # dismiss when P(spun) of the sample is below (0: never)
+    screen_words: int = SCREEN_WORDS
     restore_model: str = ""  # model_digest() of the restore model trained against
 
     @classmethod
@@ -106,10 +102,8 @@ class DetectParams:
             weights=tuple(d["weights"].get(s, 0.0) for s in SIGNALS),
             bias=d["bias"],
             threshold=d["threshold"],
-            screen_weights=tuple(d["screen"]["weights"].get(s, 0.0) for s in SCREEN_SIGNALS),
-            screen_bias=d["screen"]["bias"],
             screen_threshold=d["screen"]["threshold"],
-            screen_candidates=d["screen"].get("candidates", 8),
+            screen_words=d["screen"].get("words", SCREEN_WORDS),
             restore_model=d.get("restore_model", ""),
         )
 
@@ -118,15 +112,7 @@ class DetectParams:
             "weights": {s: round(w, 5) for s, w in zip(SIGNALS, self.weights, strict=True)},
             "bias": round(self.bias, 5),
             "threshold": self.threshold,
-            "screen": {
-                "weights": {
-                    s: round(w, 5)
-                    for s, w in zip(SCREEN_SIGNALS, self.screen_weights, strict=True)
-                },
-                "bias": round(self.screen_bias, 5),
-                "threshold": self.screen_threshold,
-                "candidates": self.screen_candidates,
-            },
+            "screen": {"threshold": self.screen_threshold, "words": self.screen_words},
             "restore_model": self.restore_model,
             **extra,
         }
@@ -221,7 +207,6 @@ class Detector:
         self.p = params or DetectParams.load()
         if threshold is not None:
             self.p = replace(self.p, threshold=threshold)
-        self._quick: Restorer | None = None
         # Listed phrases: the user tables (source "u") given with --lexicon.
         self.listed: dict[tuple[str, ...], tuple[str, float]] = {}
         for spun, e in self.r.lex.table_entries("u"):
@@ -281,34 +266,27 @@ class Detector:
         z = self.p.bias + sum(w * signals[s] for s, w in zip(SIGNALS, self.p.weights, strict=True))
         return _sigmoid(z)
 
-    def screen_probability(self, signals: dict[str, float]) -> float:
-        z = self.p.screen_bias + sum(
-            w * signals[s] for s, w in zip(SCREEN_SIGNALS, self.p.screen_weights, strict=True)
-        )
-        return _sigmoid(z)
-
-    def screen_signals(self, text: str) -> dict[str, float]:
-        """The quick pass: a sample of the text, analysed with few candidates per span."""
-        if self._quick is None:
-            k = self.p.screen_candidates
-            qp = replace(self.r.p, max_candidates=k, max_kept=min(self.r.p.max_kept, k))
-            self._quick = Restorer(lexicon=self.r.lex, lm=self.r.lm, params=qp)
+    def screen_signals(self, text: str) -> dict[str, float] | None:
+        """Signals of a sample of ``text`` (whole paragraphs); None if it is short anyway."""
         doc = self.document(text)
-        sample = sample_text(doc, SCREEN_WORDS)
-        if sample is not None:
-            doc = Document.from_text(sample)
-        return self._measure(doc, self._quick).signals
+        sample = sample_text(doc, self.p.screen_words)
+        if sample is None:
+            return None
+        return self._measure(Document.from_text(sample), self.r).signals
 
     def screen(self, text: str) -> float | None:
-        """Quick P(spun) if the document is clearly clean, else None (needs full analysis).
+        """P(spun) of a sample if the document is clearly clean, else None.
 
-        Uses restore's analysis with only the few most frequent candidates per
-        span (several times faster); the dismissal threshold was set in training
-        so that no training document the full model calls spun is dismissed.
+        None means "run the full analysis": the text is short (a sample would
+        save nothing) or the sample is not clearly clean. The threshold was set
+        in training so that no document the full model calls spun is dismissed.
         """
         if self.p.screen_threshold <= 0:
             return None
-        p = self.screen_probability(self.screen_signals(text))
+        sig = self.screen_signals(text)
+        if sig is None:
+            return None
+        p = self.probability(sig)
         return p if p < self.p.screen_threshold else None
 
     def detect(self, text: str, screen: bool = False) -> Detection:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,10 +38,10 @@ from typing import Protocol
 from .text import Document, InputError
 
 SCHEMA_NAME = "unspin-index"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: arithmetic shingle keys (1: blake2b per shingle)
 SHINGLE = 4  # immutable tokens per key: ~7 running words in news prose
 CLASS_SHINGLE = 3  # synonym-class ids per key
-BATCH = 500  # documents per transaction in add()
+BATCH = 2000  # documents per transaction in add()
 
 # The key definition is part of the on-disk format (keys of old documents must
 # match keys of new queries), so the list is fixed here rather than shared with
@@ -101,6 +102,56 @@ def _expand(norm: str) -> list[str]:
     return [NUMBER_WORDS.get(norm, norm)]
 
 
+# The key path scans the text with one regex instead of building a Document:
+# it matches the same word and number tokens as unspin.text (same patterns,
+# tried in the same order) plus the only other tokens that matter here, a
+# newline or sentence-final punctuation (each starts a sentence). Everything
+# else (spaces, other punctuation) is skipped. tests/test_trace.py checks that
+# both paths agree.
+_KEY_RE = re.compile(
+    r"([^\W\d_]+(?:['’][^\W\d_]+)*)"
+    r"|(\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?)"
+    r"|[\n.!?]",
+    re.UNICODE,
+)
+_META_RE = re.compile(r"\A\s*date \d{4}-\d{2}-\d{2}(?:[ \t]*\n| )")  # = unspin.text
+# word -> (key tokens mid-sentence, key tokens at a sentence start)
+_WORD_PARTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_CACHE_MAX = 1_000_000
+
+
+def _word_parts(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    parts = _WORD_PARTS.get(word)
+    if parts is None:
+        keep = [p for p in _expand(_norm(word)) if p in FUNCTION_WORDS or p.isdigit()]
+        # A capitalised word inside a sentence is a name: all its parts are kept.
+        mid = tuple(_expand(_norm(word))) if word[:1].isupper() else tuple(keep)
+        parts = (mid, tuple(keep))
+        if len(_WORD_PARTS) >= _CACHE_MAX:
+            _WORD_PARTS.clear()
+        _WORD_PARTS[word] = parts
+    return parts
+
+
+def immutable_tokens(text: str) -> list[str]:
+    """:func:`immutables` of ``Document.from_text(text)``, without building it."""
+    meta = _META_RE.match(text)
+    out: list[str] = []
+    extend = out.extend
+    get = _WORD_PARTS.get
+    start = 1  # index into the (mid-sentence, sentence-start) pair
+    for word, num in _KEY_RE.findall(text, meta.end() if meta else 0):
+        if word:
+            extend((get(word) or _word_parts(word))[start])
+            start = 0
+        elif num:
+            out.append(num.lower())
+            start = 0
+        else:
+            start = 1
+    return out
+
+
 def immutables(doc: Document) -> list[str]:
     """The tokens of ``doc`` that dictionary spinners keep, in order.
 
@@ -108,7 +159,8 @@ def immutables(doc: Document) -> list[str]:
     the tokeniser) and proper nouns: a capitalised word that does not start a
     sentence. A capitalised sentence start that is not a function word is
     dropped: it may be a name or a spun content word, and both sides of a
-    comparison drop it alike.
+    comparison drop it alike. (This is the readable definition;
+    :func:`immutable_tokens` is the fast one the index uses.)
     """
     out: list[str] = []
     for t in doc.words:
@@ -124,21 +176,49 @@ def immutables(doc: Document) -> list[str]:
     return out
 
 
-def _hash(kind: str, tokens: Sequence[str]) -> int:
-    # 64-bit signed, stable across processes (unlike hash()); fits SQLite INTEGER.
-    digest = hashlib.blake2b(
-        (kind + "\x1f" + "\x1f".join(tokens)).encode("utf-8"), digest_size=8
-    ).digest()
-    return int.from_bytes(digest, "big", signed=True)
+# Keys: each token gets a stable 64-bit id (blake2b, cached); a shingle's key
+# is a linear combination of its token ids with fixed odd multipliers, mod
+# 2^64, shifted into SQLite's signed INTEGER range. Stable across processes and
+# Python versions (unlike hash()), and ~5x cheaper than hashing each shingle.
+_MASK = (1 << 64) - 1
+_HALF = 1 << 63
+_MULT = (
+    0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+    0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,
+)
+_KIND_SEED = {"i": 0x2545F4914F6CDD1D, "c": 0x5851F42D4C957F2D}
+_TOKEN_IDS: dict[str, int] = {}
+
+
+def _token_id(token: str) -> int:
+    v = _TOKEN_IDS.get(token)
+    if v is None:
+        v = int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
+        if len(_TOKEN_IDS) >= _CACHE_MAX:
+            _TOKEN_IDS.clear()
+        _TOKEN_IDS[token] = v
+    return v
 
 
 def shingles(tokens: Sequence[str], n: int, kind: str) -> set[int]:
     """Hashed n-grams of ``tokens`` (one key for a sequence shorter than n)."""
     if not tokens:
         return set()
-    if len(tokens) < n:
-        return {_hash(kind, tokens)}
-    return {_hash(kind, tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+    get = _TOKEN_IDS.get
+    ids = [get(t) or _token_id(t) for t in tokens]
+    seed = _KIND_SEED[kind]
+    if len(ids) < n:
+        # Distinct from any full n-gram: the length enters the seed.
+        acc = seed + len(ids)
+        for x, p in zip(ids, _MULT, strict=False):
+            acc += x * p
+        return {(acc & _MASK) - _HALF}
+    m = len(ids) - n + 1
+    sums = [seed] * m
+    for k in range(n):
+        p = _MULT[k]
+        sums = [a + x * p for a, x in zip(sums, ids[k : k + m], strict=True)]
+    return {(a & _MASK) - _HALF for a in sums}
 
 
 @cache
@@ -181,11 +261,13 @@ def class_sequence(doc: Document) -> list[str]:
     return out
 
 
-def doc_keys(doc: Document, classes: bool = False) -> set[int]:
+def doc_keys(doc: Document | str, classes: bool = False) -> set[int]:
     """Retrieval keys of a document: immutable shingles (+ class shingles)."""
-    keys = shingles(immutables(doc), SHINGLE, "i")
+    text = doc if isinstance(doc, str) else doc.text
+    keys = shingles(immutable_tokens(text), SHINGLE, "i")
     if classes:
-        keys |= shingles(class_sequence(doc), CLASS_SHINGLE, "c")
+        d = doc if isinstance(doc, Document) else Document.from_text(doc)
+        keys |= shingles(class_sequence(d), CLASS_SHINGLE, "c")
     return keys
 
 
@@ -206,6 +288,10 @@ class Storage(Protocol):
         self, doc: SourceDoc, digest: str, keys: Iterable[int], old: tuple[int, set[int]] | None
     ) -> None:
         """Store one document, or replace the one at ``old`` = (rowid, its keys)."""
+    def put_docs(
+        self, items: Sequence[tuple[SourceDoc, str, set[int], tuple[int, set[int]] | None]]
+    ) -> None:
+        """:meth:`put_doc` for many documents (one transaction's worth)."""
     def doc(self, rowid: int) -> SourceDoc: ...
     def postings(self, key: int, limit: int) -> list[int]: ...
     def counts(self) -> dict[str, int]: ...
@@ -247,6 +333,12 @@ class MemoryStorage:
             self._ids[doc.id] = row
         for k in keyset:
             self._post.setdefault(k, set()).add(row)
+
+    def put_docs(
+        self, items: Sequence[tuple[SourceDoc, str, set[int], tuple[int, set[int]] | None]]
+    ) -> None:
+        for doc, digest, keys, old in items:
+            self.put_doc(doc, digest, keys, old)
 
     def doc(self, rowid: int) -> SourceDoc:
         return self._docs[rowid][0]
@@ -300,6 +392,7 @@ class SQLiteStorage:
             if self.path != ":memory:":
                 self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoint, never torn
+            self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages: the postings B-tree
             if self._fresh():
                 self.db.executescript(_DDL)
             else:
@@ -330,24 +423,33 @@ class SQLiteStorage:
     def put_doc(
         self, doc: SourceDoc, digest: str, keys: Iterable[int], old: tuple[int, set[int]] | None
     ) -> None:
-        cur = self.db
-        rowid = None
-        if old is not None:
-            # The old keys come recomputed from the stored text: cheaper than a
-            # second index on postings.doc that only updates would use.
-            rowid = old[0]
-            cur.executemany(
-                "DELETE FROM postings WHERE key = ? AND doc = ?", ((k, rowid) for k in old[1])
+        self.put_docs([(doc, digest, set(keys), old)])
+
+    def put_docs(
+        self, items: Sequence[tuple[SourceDoc, str, set[int], tuple[int, set[int]] | None]]
+    ) -> None:
+        db = self.db
+        postings: list[tuple[int, int]] = []
+        for doc, digest, keys, old in items:
+            rowid = None
+            if old is not None:
+                # The old keys come recomputed from the stored text: cheaper than a
+                # second index on postings.doc that only updates would use.
+                rowid = old[0]
+                db.executemany(
+                    "DELETE FROM postings WHERE key = ? AND doc = ?", ((k, rowid) for k in old[1])
+                )
+                db.execute("DELETE FROM docs WHERE rowid = ?", (rowid,))
+            c = db.execute(
+                "INSERT INTO docs (rowid, id, hash, title, url, date, text) VALUES (?,?,?,?,?,?,?)",
+                (rowid, doc.id, digest, doc.title, doc.url, doc.date, doc.text),
             )
-            cur.execute("DELETE FROM docs WHERE rowid = ?", (rowid,))
-        c = cur.execute(
-            "INSERT INTO docs (rowid, id, hash, title, url, date, text) VALUES (?,?,?,?,?,?,?)",
-            (rowid, doc.id, digest, doc.title, doc.url, doc.date, doc.text),
-        )
-        row = rowid if rowid is not None else c.lastrowid
-        cur.executemany(
-            "INSERT OR IGNORE INTO postings (key, doc) VALUES (?, ?)", ((k, row) for k in keys)
-        )
+            row = rowid if rowid is not None else c.lastrowid
+            postings.extend((k, row) for k in keys)
+        # One sorted executemany per batch: B-tree inserts in key order touch
+        # each page once instead of at random.
+        postings.sort()
+        db.executemany("INSERT OR IGNORE INTO postings (key, doc) VALUES (?, ?)", postings)
 
     def doc(self, rowid: int) -> SourceDoc:
         row = self.db.execute(
@@ -449,8 +551,7 @@ class Index:
 
     # -- building -----------------------------------------------------------
     def keys(self, text: str | Document) -> set[int]:
-        doc = text if isinstance(text, Document) else Document.from_text(text)
-        return doc_keys(doc, classes=self.classes)
+        return doc_keys(text, classes=self.classes)
 
     def add(
         self,
@@ -470,7 +571,12 @@ class Index:
             # Keys are computed before the transaction opens, keeping it short.
             prepared = [(d, content_hash(d.text), self.keys(d.text)) for d in chunk]
             with self.storage.transaction():
+                todo = []
+                seen: set[str] = set()
                 for d, digest, keys in prepared:
+                    if d.id in seen:  # the same id twice in one batch: store in order
+                        self.storage.put_docs(todo)
+                        todo, seen = [], set()
                     old = self.storage.doc_hash(d.id)
                     if old is not None and old[1] == digest:
                         unchanged += 1
@@ -481,7 +587,9 @@ class Index:
                         updated += 1
                     else:
                         added += 1
-                    self.storage.put_doc(d, digest, keys, replace)
+                    todo.append((d, digest, keys, replace))
+                    seen.add(d.id)
+                self.storage.put_docs(todo)
             self._n_docs = None
             if progress is not None:
                 progress(len(chunk))

@@ -123,6 +123,7 @@ def learn_site(
     min_count: int = 3,
     min_shift: float = 1.0,
     max_entries: int = 500,
+    precise: bool = False,
 ) -> list[Learned]:
     """Induce a spinner table from a site's pages alone (no sources).
 
@@ -136,6 +137,13 @@ def learn_site(
     pays off on many pages of one site. ``prob`` = the excess share of the
     word's occurrences (the part normal use does not explain) × the original's
     share of the missing counts.
+
+    ``precise=True`` trades entries for precision: a larger shift (1.5), an
+    original must be missing by more (under half its expected count, and at
+    least 2 occurrences), the spun word must be near-absent from the reference
+    texts, and the counts must balance (a spinner turns the original's missing
+    occurrences into the spun word's excess, so the two are within a factor
+    of 3); one original per spun word.
     """
     from .lexicon import Lexicon
     from .lm import LanguageModel
@@ -161,13 +169,17 @@ def learn_site(
                     forms.add(form)
         return {o for o in forms if " " not in o and o not in FUNCTION_WORDS and o != w}
 
+    shift = max(min_shift, 1.5) if precise else min_shift
+    gap = math.log(2.0) if precise else 0.5  # how far below expectation "missing" is
     out: list[Learned] = []
     for w, n in site.most_common():
         if n < min_count:
             break
         expected = n_site * ref_rate(w)
-        if math.log(n / expected) < min_shift:
+        if math.log(n / expected) < shift:
             continue
+        if precise and ref[w] * n_site > 0.2 * n * n_ref:
+            continue  # the reference uses it at a fifth of the site's rate: prose, not spin
         excess = 1.0 - expected / n
         missing = {}
         zw = lm.zipf((w,))
@@ -175,12 +187,16 @@ def learn_site(
             if lm.zipf((o,)) < zw:
                 continue  # spinners replace a word by a rarer one, seldom the reverse
             exp_o = n_site * ref_rate(o)
-            if exp_o >= 1.0 and site[o] + 0.5 < exp_o * math.exp(-0.5):
-                missing[o] = exp_o - site[o]
+            if exp_o >= 1.0 and site[o] + 0.5 < exp_o * math.exp(-gap):
+                m = exp_o - site[o]
+                if precise and (m < 2.0 or not 1 / 3 <= (n - expected) / m <= 3.0):
+                    continue
+                missing[o] = m
         if not missing:
             continue
         total = sum(missing.values())
-        for o, m in sorted(missing.items(), key=lambda kv: -kv[1])[:3]:
+        ranked = sorted(missing.items(), key=lambda kv: -kv[1])[: 1 if precise else 3]
+        for o, m in ranked:
             out.append(Learned(w, o, round(excess * m / total, 4), n))
         if len(out) >= max_entries:
             break

@@ -1,0 +1,460 @@
+"""Train detect's logistic model on synthetic spins of the project's own prose.
+
+    python scripts/train_detect.py            # writes src/unspin/data/detect_model.json
+
+Training text is ``corpus/own`` (written for the project, CC0), cut to several
+lengths (about one paragraph, 80, 150 and 300 words, and the full document),
+spun with the evaluation spinner (``eval/spinner.py``) with the Moby and MyThes
+dictionaries at rates 5-35 %, plus the clean cuts. Roget is kept out so it
+stays a foreign dictionary for evaluation, and the research corpora under
+/work/shared are never used.
+
+Every document gets one restore analysis pass (``Detector.measure``) and one
+quick screening pass; the signals are combined by an L2-regularised logistic
+regression, with the clean class weighted to balance the spun one.
+
+* The verdict threshold is the lowest one at which at most ``--fpr`` of the
+  clean documents score as spun, measured out of fold (5 folds grouped by
+  source text, so no text is scored by a model that saw it).
+* Screening applies the same model to a sample of each long document; its
+  threshold is the highest one at which no training document that the full
+  model calls spun would be dismissed, halved for margin.
+
+The main weights are fitted without listed phrases (detect's default has no
+``--lexicon``, so they must not lean on one). The listed-phrase weight is then
+fitted alone on top, against a simulated list: a sparse sample of the word
+bigrams around the swaps of the *other* source texts, as a curated fingerprint
+list compiled from other copies, and curated against clean text, would be.
+
+Re-run this whenever restore's model (``data/model.json``) changes: the
+signals are computed with it, and ``Detector.stale`` says when they disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing as mp
+import random
+import re
+import sys
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "eval"))
+
+from spinner import SpinTable, Swap, load_dictionary, spin  # noqa: E402
+
+from unspin.detect import (  # noqa: E402
+    SIGNALS,
+    Detector,
+    DetectParams,
+    find_phrases,
+    model_digest,
+)
+from unspin.text import Document  # noqa: E402
+
+CUT_WORDS = (40, 80, 150, 300)  # plus the full document
+# Phrase habits of real spinners (data/phrases.tsv, inverted to surface forms).
+# The evaluation spinner's thesauri never produce them, so half of the spun
+# training documents get them on top, each applicable original at the spin rate.
+HABITS = {
+    "year": "12 months", "one of": "certainly one of", "how to": "easy methods to",
+    "according to": "in accordance with", "including": "together with",
+    "came": "got here", "become": "grow to be", "became": "grew to become",
+    "government": "govt", "find": "search out", "but it": "but it surely",
+}
+_HABIT_RE = re.compile(r"\b(" + "|".join(sorted(HABITS, key=len, reverse=True)) + r")\b")
+CLEAN_WINDOWS = 3  # different windows per clean cut size
+FOLDS = 5
+LIST_SHARE = 10  # % of the simulated fingerprints kept in the listed-phrase list
+
+
+# -- data --------------------------------------------------------------------
+def paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.split("\n\n") if p.strip()]
+
+
+def cut(text: str, target: int | None, rng: random.Random) -> str:
+    """Consecutive paragraphs from a random start until ``target`` words (None: all).
+
+    >>> cut("a b\\n\\nc d e\\n\\nf", 3, random.Random(0)) in ("a b\\n\\nc d e", "c d e")
+    True
+    """
+    paras = paragraphs(text)
+    if target is None:
+        return "\n\n".join(paras)
+    counts = [len(p.split()) for p in paras]
+    # Starts that can still reach the target (fall back to the first paragraph).
+    starts = [k for k in range(len(paras)) if sum(counts[k:]) >= target] or [0]
+    k = rng.choice(starts)
+    out, n = [], 0
+    while k < len(paras) and n < target:
+        out.append(paras[k])
+        n += counts[k]
+        k += 1
+    return "\n\n".join(out)
+
+
+def make_docs(texts, dicts, rates, seeds):
+    """(text id, label 1/0, rate, cut size, dictionary, text, swaps) per training document."""
+    docs = []
+    for ti, text in enumerate(texts):
+        rng = random.Random(zlib.crc32(f"clean:{ti}".encode()))
+        for target in CUT_WORDS:
+            seen = set()
+            for _ in range(CLEAN_WINDOWS):
+                c = cut(text, target, rng)
+                if c not in seen:
+                    seen.add(c)
+                    docs.append((ti, 0, 0.0, target or 0, "-", c, []))
+        docs.append((ti, 0, 0.0, 0, "-", cut(text, None, rng), []))
+    for name in dicts:
+        dictionary = load_dictionary(name)
+        tables = [SpinTable.build(dictionary, s) for s in seeds]  # one "site" per seed
+        for ti, text in enumerate(texts):
+            rng = random.Random(zlib.crc32(f"{name}:{ti}".encode()))
+            for target in (*CUT_WORDS, None):
+                c = cut(text, target, rng)
+                for ri, rate in enumerate(rates):
+                    si = (ti + ri) % len(seeds)
+                    seed = zlib.crc32(f"{name}:{ti}:{target}:{rate}".encode())
+                    res = spin(c, rate, dictionary, seed=seed, table=tables[si])
+                    spun, swaps = res.text, res.swaps
+                    if seed % 2:  # a site with phrase habits
+                        spun, swaps = add_habits(spun, swaps, rate, random.Random(seed))
+                    docs.append((ti, 1, rate, target or 0, name, spun, swaps))
+    return docs
+
+
+def add_habits(text: str, swaps: list[Swap], rate: float, rng: random.Random):
+    """Apply HABITS outside the spinner's swaps; returns the text and all swaps, shifted.
+
+    >>> add_habits("one of them came in a year", [], 1.0, random.Random(0))[0]
+    'certainly one of them got here in a 12 months'
+    """
+    edits = [
+        (m.start(), m.end(), HABITS[m.group()])
+        for m in _HABIT_RE.finditer(text)
+        if rng.random() < rate and not any(s.start < m.end() and m.start() < s.end for s in swaps)
+    ]
+    # Merge both edit lists in text order, shifting offsets as lengths change.
+    events = sorted(
+        [(s.start, s.end, None, s) for s in swaps] + [(a, b, r, None) for a, b, r in edits],
+        key=lambda e: e[0],
+    )
+    parts, pos, shift, out = [], 0, 0, []
+    for a, b, rep, sw in events:
+        if sw is not None:
+            out.append(Swap(a + shift, b + shift, sw.spun, sw.original))
+            continue
+        parts += [text[pos:a], rep]
+        out.append(Swap(a + shift, a + shift + len(rep), rep, text[a:b]))
+        shift += len(rep) - (b - a)
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts), out
+
+
+def fingerprints(docs) -> dict[tuple[str, ...], set[int]]:
+    """Word bigrams around each swap (spun side), with the source texts they came from."""
+    out: dict[tuple[str, ...], set[int]] = defaultdict(set)
+    for ti, label, _r, _c, _d, text, swaps in docs:
+        if not label:
+            continue
+        doc = Document.from_text(text)
+        words = doc.words
+        starts = {t.start: k for k, t in enumerate(words)}
+        ends = {t.end: k for k, t in enumerate(words)}
+        for s in swaps:
+            a, b = starts.get(s.start), ends.get(s.end)
+            if a is None or b is None:
+                continue
+            for i, j in ((a - 1, b + 1), (a, b + 2)):
+                if i < 0 or j > len(words):
+                    continue
+                if all(doc.gap(k).isspace() for k in range(i, j - 1)):
+                    out[tuple(t.norm for t in words[i:j])].add(ti)
+    return out
+
+
+def clean_ngrams(docs, n_max: int = 3) -> dict[tuple[str, ...], set[int]]:
+    """Word n-grams of the clean documents, with the source texts they occur in."""
+    out: dict[tuple[str, ...], set[int]] = defaultdict(set)
+    for ti, label, _r, _c, _d, text, _s in docs:
+        if label:
+            continue
+        words = [t.norm for t in Document.from_text(text).words]
+        for n in range(2, n_max + 1):
+            for i in range(len(words) - n + 1):
+                out[tuple(words[i : i + n])].add(ti)
+    return out
+
+
+class LeaveOut(Mapping):
+    """The curated list as seen by a document of text ``ti``.
+
+    A phrase is listed if it was seen around a swap in another text and in no
+    other text's clean version (curators list only phrases that do not occur
+    in legitimate text); text ``ti`` itself is unseen.
+    """
+
+    def __init__(self, fp, clean, ti: int) -> None:
+        self.fp, self.clean, self.ti = fp, clean, ti
+
+    def __getitem__(self, key):
+        if key in self:
+            return ("?", 0.5)
+        raise KeyError(key)
+
+    def __contains__(self, key) -> bool:
+        ids = self.fp.get(key)
+        return bool(ids and ids - {self.ti} and not self.clean.get(key, set()) - {self.ti})
+
+    def __iter__(self) -> Iterator:
+        return iter(k for k in self.fp if k in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __bool__(self) -> bool:  # without this, truth-testing would count every key
+        return bool(self.fp)
+
+
+# -- measuring (in worker processes) -----------------------------------------
+_DET: Detector | None = None
+
+
+def _init() -> None:
+    global _DET
+    _DET = Detector(params=DetectParams.untrained())
+
+
+def _measure(text: str) -> tuple[dict, dict | None, float, float]:
+    """Full signals, screening-sample signals (None: too short to sample), and timings."""
+    assert _DET is not None
+    t = time.perf_counter()
+    full = _DET.measure(text).signals
+    t_full = time.perf_counter() - t
+    t = time.perf_counter()
+    sample = _DET.screen_signals(text)
+    return full, sample, time.perf_counter() - t, t_full
+
+
+# -- fitting -----------------------------------------------------------------
+def fit_logistic(X, y, w, l2=1e-2, iters=50, offset=None, bias=True):
+    """Weighted L2 logistic regression by Newton steps on standardised features.
+
+    ``offset`` is a fixed part of each logit (for fitting one weight on top of
+    a model); ``bias=False`` fits no intercept (then reported as 0).
+    """
+    mu, sd = X.mean(0), X.std(0) + 1e-9
+    if not bias:
+        mu = np.zeros_like(mu)
+    off = np.zeros(len(X)) if offset is None else offset
+    Z = np.hstack([(X - mu) / sd, np.ones((len(X), 1))])
+    if not bias:
+        Z[:, -1] = 0.0
+    theta = np.zeros(Z.shape[1])
+    reg = np.full(Z.shape[1], l2 * w.sum())
+    reg[-1] = 0.0  # no penalty on the bias
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-np.clip(Z @ theta + off, -40, 40)))
+        g = Z.T @ (w * (p - y)) + reg * theta
+        H = (Z * (w * p * (1 - p))[:, None]).T @ Z + np.diag(reg + 1e-9)
+        step = np.linalg.solve(H, g)
+        theta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    coef = theta[:-1] / sd
+    bias = theta[-1] - (theta[:-1] * mu / sd).sum()
+    return coef, float(bias)
+
+
+def predict(X, coef, bias):
+    return 1 / (1 + np.exp(-np.clip(X @ coef + bias, -40, 40)))
+
+
+def auroc(scores, labels) -> float:
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
+    ranks = np.empty(len(order))
+    ranks[order] = np.arange(1, len(order) + 1)
+    # Ties get the average rank.
+    allv = np.concatenate([pos, neg])
+    for v in np.unique(allv):
+        m = allv == v
+        if m.sum() > 1:
+            ranks[m] = ranks[m].mean()
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def threshold_for_fpr(clean_scores, fpr: float) -> float:
+    """Lowest threshold (2 decimals, >= 0.5) at which at most ``fpr`` of clean scores reach it."""
+    for t in np.arange(0.5, 0.996, 0.005):
+        if (clean_scores >= t).mean() <= fpr:
+            return round(float(t), 3)
+    return 0.995
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--texts", type=Path, default=ROOT / "corpus" / "own")
+    ap.add_argument("--dicts", nargs="+", default=["moby", "mythes"])
+    ap.add_argument("--rates", nargs="+", type=float,
+                    default=[0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
+    ap.add_argument("--fpr", type=float, default=0.005, help="target false-positive rate")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--cache", type=Path, help="reuse/keep measured signals in this JSON file")
+    ap.add_argument("--limit", type=int, help="use only the first N texts (quick check)")
+    ap.add_argument("--out", type=Path,
+                    default=ROOT / "src" / "unspin" / "data" / "detect_model.json")
+    args = ap.parse_args(argv)
+    if "roget" in args.dicts:
+        sys.exit("roget is the foreign evaluation dictionary; do not train on it")
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(args.texts.glob("*.txt"))]
+    texts = texts[: args.limit]
+    t0 = time.time()
+    docs = make_docs(texts, args.dicts, args.rates, args.seeds)
+    print(f"{len(docs)} documents ({sum(1 - d[1] for d in docs)} clean), spun in "
+          f"{time.time() - t0:.0f}s", file=sys.stderr)
+
+    t0 = time.time()
+    # Recorded before measuring: restore's model may be retrained meanwhile.
+    digest = model_digest()
+    code = hashlib.sha256((ROOT / "src" / "unspin" / "restore.py").read_bytes()).hexdigest()
+    key = [digest, code, [d[5] for d in docs]]
+    if args.cache and args.cache.is_file() and json.loads(args.cache.read_text())[:3] == key:
+        measured = json.loads(args.cache.read_text())[3]  # same texts, same restore model
+    else:
+        with mp.Pool(args.jobs, initializer=_init) as pool:
+            measured = pool.map(_measure, [d[5] for d in docs], chunksize=8)
+        if args.cache:
+            args.cache.write_text(json.dumps([*key, measured]))
+    secs = time.time() - t0
+    n_words = sum(len(d[5].split()) for d in docs)
+    t_full = sum(m[3] for m in measured)
+    sampled = [m for m in measured if m[1] is not None]
+    print(f"measured {n_words} words in {secs:.0f}s on {args.jobs} processes "
+          f"(full {n_words / t_full:.0f} words/s per process); screening sample "
+          f"{len(sampled) / sum(m[2] for m in sampled):.1f} docs/s vs full "
+          f"{len(sampled) / sum(m[3] for m in sampled):.1f} docs/s on the "
+          f"{len(sampled)} long documents", file=sys.stderr)
+
+    LI = SIGNALS.index("listed_phrases")
+    X = np.array([[m[0][s] for s in SIGNALS] for m in measured])
+    X[:, LI] = 0.0  # no lexicon by default: the main weights must not lean on one
+    y = np.array([d[1] for d in docs], dtype=float)
+    groups = np.array([d[0] for d in docs])
+    # Balance the classes: the clean documents weigh as much as all spun ones.
+    w = np.where(y == 1, 1.0, (y == 1).sum() / max((y == 0).sum(), 1))
+    cols = [k for k in range(len(SIGNALS)) if k != LI]
+
+    def fit(rows):
+        c, b = fit_logistic(X[rows][:, cols], y[rows], w[rows])
+        coef = np.zeros(len(SIGNALS))
+        coef[cols] = c
+        return coef, b
+
+    # Out-of-fold scores, folds grouped by source text.
+    oof = np.zeros(len(y))
+    fold_of = groups % FOLDS
+    for k in range(FOLDS):
+        coef, bias = fit(fold_of != k)
+        te = fold_of == k
+        oof[te] = predict(X[te], coef, bias)
+    threshold = threshold_for_fpr(oof[y == 0], args.fpr)
+    coef, bias = fit(np.ones(len(y), dtype=bool))
+    full_p = predict(X, coef, bias)
+    flagged = full_p >= threshold
+
+    # The listed-phrase weight, fitted alone on top of the main model against a
+    # simulated fingerprint list (a sparse, leave-text-out, curated sample of
+    # the word bigrams around swaps: a list knows only some of a site's phrases).
+    fp = {k: v for k, v in fingerprints(docs).items()
+          if zlib.crc32(" ".join(k).encode()) % 100 < LIST_SHARE}
+    max_len = max((len(k) for k in fp), default=0)
+    clean = clean_ngrams(docs, max_len)
+    hits = np.array([
+        len(find_phrases(Document.from_text(d[5]), LeaveOut(fp, clean, d[0]), max_len))
+        for d in docs
+    ])
+    lc, _ = fit_logistic(np.log1p(hits)[:, None], y, w, offset=X @ coef + bias, bias=False)
+    coef[LI] = float(lc[0])
+
+    # Screening: the same model on a sample of each long document. Dismiss
+    # below the highest threshold that keeps every flagged document, halved.
+    has = np.array([m[1] is not None for m in measured])
+    S = np.array([[(m[1] or m[0])[s] for s in SIGNALS] for m in measured])
+    S[:, LI] = 0.0
+    sample_p = predict(S, coef, bias)
+    keep = has & flagged
+    screen_threshold = round(float(sample_p[keep].min()) / 2, 5) if keep.any() else 0.0
+    dismissed = has & (sample_p < screen_threshold)
+
+    # Report.
+    rates = np.array([d[2] for d in docs])
+    cuts = np.array([d[3] for d in docs])
+    print(f"\nthreshold {threshold} (out-of-fold clean FPR "
+          f"{(oof[y == 0] >= threshold).mean():.2%}); OOF AUROC {auroc(oof, y):.3f}",
+          file=sys.stderr)
+    print("out-of-fold recall by rate x cut (0 = full):", file=sys.stderr)
+    recall = {}
+    for r in sorted(set(rates[y == 1])):
+        row = []
+        for c in sorted(set(cuts)):
+            m = (rates == r) & (cuts == c) & (y == 1)
+            row.append(f"{c:>4}: {(oof[m] >= threshold).mean():.2f}")
+            recall[f"{r:.2f}/{c}"] = round(float((oof[m] >= threshold).mean()), 3)
+        print(f"  rate {r:.2f}  " + "  ".join(row), file=sys.stderr)
+    print(f"listed phrases: {LIST_SHARE}% of {len(fingerprints(docs))} fingerprints; mean hits "
+          f"clean {hits[y == 0].mean():.2f}, spun {hits[y == 1].mean():.2f}", file=sys.stderr)
+    lc_ = (y == 0) & has
+    print(f"screen threshold {screen_threshold}: dismisses {dismissed[lc_].mean():.1%} of long "
+          f"clean, {dismissed[(y == 1) & has].mean():.1%} of long spun, "
+          f"{(dismissed & flagged).sum()} flagged", file=sys.stderr)
+    for s, c in zip(SIGNALS, coef, strict=True):
+        print(f"  {s:20s} {c:+.3f}", file=sys.stderr)
+
+    params = DetectParams(
+        weights=tuple(float(c) for c in coef),
+        bias=bias,
+        threshold=threshold,
+        screen_threshold=screen_threshold,
+        restore_model=digest,
+    )
+    out = params.to_json(
+        trained_on={
+            "texts": str(args.texts.relative_to(ROOT)),
+            "documents": len(docs),
+            "clean_documents": int((y == 0).sum()),
+            "dictionaries": args.dicts,
+            "rates": args.rates,
+            "cuts_words": [*CUT_WORDS, "full"],
+            "target_fpr": args.fpr,
+            "oof_auroc": round(auroc(oof, y), 4),
+            "oof_clean_fpr": round(float((oof[y == 0] >= threshold).mean()), 4),
+            "oof_recall_rate_cut": recall,
+            "listed_share_pct": LIST_SHARE,
+            "screen_dismissed_long_clean": round(float(dismissed[(y == 0) & has].mean()), 4),
+            "screen_dismissed_long_spun": round(float(dismissed[(y == 1) & has].mean()), 4),
+        }
+    )
+    args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

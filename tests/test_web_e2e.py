@@ -1,0 +1,163 @@
+"""The real page in headless Debian Chromium (Playwright) against a live uvicorn.
+
+Skipped only when /usr/bin/chromium is absent (`apt-get install chromium`);
+Playwright's own browser downloads are never used. Set UNSPIN_SCREENSHOT=FILE
+to save a screenshot of the page with results (docs/screenshot.png is made so).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)", allow_module_level=True)
+
+import uvicorn  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from unspin.web import create_app  # noqa: E402
+
+SPUN = (
+    "The mayor instructed reporters that the brand new library would open this 12 months. "
+    "It is certainly one of 5 initiatives the council got here up with after the flood. "
+    "In accordance with officers, the work grew to become urgent."
+)
+PAYLOAD = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60  # model loading happens in the startup
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, base_url: str) -> Iterator[Page]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(base_url)
+    expect(pg.locator("#version")).not_to_have_text("")  # health answered
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
+def _restore(page: Page, text: str) -> None:
+    page.fill("#text", text)
+    page.click("#go")
+    expect(page.locator("#results")).to_be_visible(timeout=30_000)
+
+
+def test_restore_highlights_and_toggle(page: Page) -> None:
+    _restore(page, SPUN)
+    expect(page.locator("#verdict-label")).to_contain_text("Likely spun")
+    marks = page.locator("#out-restored mark")
+    assert marks.count() >= 3
+    # Tooltip and accessible name carry the other wording and the confidence.
+    first = marks.first
+    assert first.get_attribute("tabindex") == "0"
+    assert "instructed" in (first.get_attribute("aria-label") or "")
+    assert "confidence" in (first.get_attribute("data-tip") or "")
+    first.focus()
+    tip = page.evaluate("getComputedStyle(document.activeElement, '::after').content")
+    assert "instructed" in tip
+
+    restored = page.locator("#out-restored").inner_text()
+    assert "told" in restored and "this year" in restored and "came up" in restored
+    page.locator("label[for=view-spun]").click()
+    expect(page.locator("#pane-restored")).to_be_hidden()
+    spun = page.locator("#out-spun")
+    expect(spun).to_contain_text("instructed")
+    assert "12 months" in page.locator("#out-spun mark").all_inner_texts()
+    page.locator("label[for=view-restored]").click()
+    expect(page.locator("#out-restored")).to_contain_text("told reporters")
+    page.locator("label[for=view-both]").click()
+    expect(page.locator("#pane-spun")).to_be_visible()
+    expect(page.locator("#pane-restored")).to_be_visible()
+
+    shot = os.environ.get("UNSPIN_SCREENSHOT")
+    if shot:
+        page.locator("#out-spun mark").nth(1).hover()
+        page.screenshot(path=shot, full_page=True)
+
+
+def test_script_payload_is_text(page: Page) -> None:
+    _restore(page, SPUN + " " + PAYLOAD)
+    page.wait_for_timeout(300)  # give an injected onerror the chance to fire
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#out-spun script, #out-spun img, #out-restored img").count() == 0
+    expect(page.locator("#out-spun")).to_contain_text("<script>window.__pwned = 1</script>")
+
+
+def test_html_file_is_stripped(page: Page, tmp_path: Path) -> None:
+    f = tmp_path / "article.html"
+    f.write_text(f"<html><head><title>t</title></head><body><p>{SPUN}</p>"
+                 f"<script>window.__pwned = 3</script></body></html>", encoding="utf-8")
+    page.set_input_files("#file", str(f))
+    expect(page.locator("#text")).to_have_value(SPUN)
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_keyboard_and_phone_width(browser, base_url: str) -> None:
+    ctx = browser.new_context(viewport={"width": 375, "height": 740})
+    pg = ctx.new_page()
+    pg.goto(base_url)
+    expect(pg.locator("#version")).not_to_have_text("")
+    pg.locator("#text").focus()
+    pg.keyboard.insert_text(SPUN)
+    pg.keyboard.press("Control+Enter")
+    expect(pg.locator("#results")).to_be_visible(timeout=30_000)
+    # No horizontal scrolling at phone width.
+    assert pg.evaluate("document.documentElement.scrollWidth") <= 375
+    # Tab reaches the highlights.
+    pg.locator("#download").focus()
+    for _ in range(6):
+        pg.keyboard.press("Tab")
+        if pg.evaluate("document.activeElement.tagName") == "MARK":
+            break
+    assert pg.evaluate("document.activeElement.tagName") == "MARK"
+    ctx.close()
+
+
+def test_error_message_shown(page: Page) -> None:
+    page.fill("#text", "\x01\x02\x03\x04\x05 x")
+    page.click("#go")
+    expect(page.locator("#status")).to_contain_text("binary")
+    expect(page.locator("#status")).to_have_class("error")
