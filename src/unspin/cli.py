@@ -268,6 +268,37 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
+def cmd_scan(args) -> int:
+    """Score many documents (text, HTML, JSONL[.gz], WARC, Parquet) into Parquet/JSONL rows."""
+    import os
+
+    from .scan import run_local, run_spark
+
+    if args.engine == "spark":
+        if args.format == "jsonl" or args.out.lower().endswith(".jsonl"):
+            raise InputError("the spark engine writes Parquet only (--format parquet)")
+        try:
+            n = run_spark(args.inputs, args.out, restore=args.restore, index_path=args.index,
+                          text_column=args.text_column, max_bytes=args.max_bytes)
+        except ImportError as e:
+            raise InputError(f"--engine spark needs pyspark ({e.name} is missing)") from None
+        print(f"unspin: scanned {n} inputs into {args.out}", file=sys.stderr)
+        return EXIT_OK
+    if args.index and not os.path.exists(args.index):
+        raise InputError(f"no index at {args.index} (build one with `unspin index add`)")
+    counts = run_local(
+        args.inputs, args.out, fmt=args.format, jobs=max(1, args.jobs), restore=args.restore,
+        index_path=args.index, text_column=args.text_column, max_bytes=args.max_bytes,
+        progress=args.progress or sys.stderr.isatty(),
+    )
+    print(
+        f"unspin: {counts['docs']} rows ({counts['errors']} errors) from {counts['units']} "
+        f"inputs; {counts['skipped']} inputs skipped (shard exists) -> {args.out}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
 def _confidence(value: str) -> float:
     try:
         v = float(value)
@@ -367,6 +398,23 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-bytes", type=int, default=200_000, help="largest request body")
     sv.add_argument("--timeout", type=float, default=20.0, help="seconds allowed per request")
     sv.set_defaults(func=cmd_serve)
+    sc = sub.add_parser("scan", help="score many documents into Parquet/JSONL (local or Spark)")
+    sc.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help="text/HTML files, folders, JSONL[.gz], WARC[.gz], Parquet")
+    sc.add_argument("--out", required=True, metavar="OUT",
+                    help="a folder of per-input shards (resumable), or one .parquet/.jsonl file")
+    sc.add_argument("--engine", choices=("local", "spark"), default="local")
+    sc.add_argument("--index", metavar="FILE", help="source index: adds top_source/top_score")
+    sc.add_argument("--restore", action="store_true", help="add the restored text to each row")
+    sc.add_argument("--jobs", type=int, default=1, help="worker processes (local engine)")
+    sc.add_argument("--format", choices=("parquet", "jsonl"), default=None,
+                    help="output format (default: from OUT's suffix, else parquet)")
+    sc.add_argument("--text-column", default="text", help="text column of Parquet inputs")
+    sc.add_argument("--max-bytes", type=int, default=1_000_000,
+                    help="larger documents become error rows (default 1 MB)")
+    sc.add_argument("--progress", action="store_true",
+                    help="docs/s on stderr even when it is not a terminal")
+    sc.set_defaults(func=cmd_scan)
     return ap
 
 

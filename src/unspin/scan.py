@@ -1,0 +1,697 @@
+"""Batch scanning: ``unspin scan INPUT... --out OUT`` (see docs/scan.md).
+
+One per-document function, :func:`process_record`, turns a record
+``{input, record, id, url, date, text}`` (or an error record, with ``error``
+set) into one output row. Both engines call it:
+
+* ``local``: a ``multiprocessing`` pool (``--jobs N``), ordered ``imap`` over
+  chunks with a bounded number of records in flight, one output shard per input
+  (resumable) or one Parquet/JSONL file;
+* ``spark``: ``mapPartitions`` over the list of input files (each task reads
+  one file with the same readers, like cc-pyspark), written as Parquet.
+
+The models (detector, index) are module-level lazy singletons, so they load
+once per worker process or Spark executor, not once per record.
+
+Rows in = rows out: every record the readers produce, including the ones they
+could not read (truncated gzip, malformed WARC record, invalid JSON line,
+non-UTF-8 bytes, empty or oversized documents), gives exactly one row, with
+``error`` set when it could not be scored.
+
+>>> row = process_record({"input": "x", "record": 1, "id": "a", "text": ""})
+>>> row["error"]
+'empty document'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import html
+import json
+import os
+import re
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import IO, Any
+
+from .text import InputError
+
+MAX_DOC_BYTES = 1_000_000  # a news article is ~5 KB; larger records become error rows
+SKIP_CHUNK = 1 << 20  # bytes read at a time while skipping an oversized line
+ROW_GROUP = 1000  # Parquet rows per row group
+
+TEXT_SUFFIXES = (".txt", ".md", ".text")
+HTML_SUFFIXES = (".html", ".htm", ".xhtml")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+WARC_SUFFIXES = (".warc", ".warc.gz")
+PARQUET_SUFFIXES = (".parquet",)
+CONTAINER_SUFFIXES = JSONL_SUFFIXES + WARC_SUFFIXES + PARQUET_SUFFIXES
+
+Record = dict[str, Any]
+Row = dict[str, Any]
+
+# Column order and types of every output row (Parquet schema, Spark schema, JSONL keys).
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("input", "string"),
+    ("record", "int64"),
+    ("id", "string"),
+    ("url", "string"),
+    ("date", "string"),
+    ("spun_probability", "double"),
+    ("verdict", "string"),
+    ("n_findings", "int64"),
+    ("finding_kinds", "string"),
+    ("top_source", "string"),
+    ("top_score", "double"),
+    ("restored_text", "string"),
+    ("error", "string"),
+)
+
+
+# ----------------------------------------------------------------- the models
+
+_DETECTOR: Any = None
+_INDEXES: dict[str, tuple[int, Any]] = {}
+
+
+def _detector() -> Any:
+    """The process's detector, loaded on first use (once per worker/executor)."""
+    global _DETECTOR
+    if _DETECTOR is None:
+        from .detect import Detector
+
+        _DETECTOR = Detector()
+    return _DETECTOR
+
+
+def _index(path: str) -> Any:
+    """The process's open index for ``path`` (reopened after a fork: SQLite handles)."""
+    pid = os.getpid()
+    hit = _INDEXES.get(path)
+    if hit is None or hit[0] != pid:
+        from .index import Index
+
+        if not os.path.exists(path):
+            raise InputError(f"no index at {path}")
+        _INDEXES[path] = (pid, Index(path))
+    return _INDEXES[path][1]
+
+
+def warm_up(index_path: str | None = None) -> None:
+    """Load the models now (before forking workers, so they share the pages)."""
+    _detector().detect("The council said on Tuesday that the new bridge would open this year.")
+    if index_path:
+        _index(index_path)
+
+
+# ------------------------------------------------------------ one document
+
+
+def empty_row(record: Record) -> Row:
+    row: Row = {name: None for name, _ in COLUMNS}
+    for key in ("input", "record", "id", "url", "date"):
+        value = record.get(key)
+        row[key] = value if value is None or key == "record" else str(value)
+    return row
+
+
+def process_record(
+    record: Record,
+    *,
+    restore: bool = False,
+    index_path: str | None = None,
+    max_bytes: int = MAX_DOC_BYTES,
+) -> Row:
+    """Score one record; never raises (a failure is the row's ``error``)."""
+    row = empty_row(record)
+    if record.get("error"):
+        row["error"] = str(record["error"])
+        return row
+    try:
+        text = record.get("text")
+        if not isinstance(text, str):
+            raise InputError("record has no text")
+        if len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes:
+            raise InputError(f"document is larger than {max_bytes} bytes")
+        if not text.strip():
+            raise InputError("empty document")
+        det = _detector()
+        result = det.detect(text)
+        row["spun_probability"] = round(float(result.spun_probability), 6)
+        row["verdict"] = result.verdict
+        row["n_findings"] = len(result.findings)
+        row["finding_kinds"] = ",".join(sorted({f.kind for f in result.findings}))
+        if index_path:
+            from .trace import trace
+
+            tr = trace(text, _index(index_path), top=1)
+            if tr.matches:
+                row["top_source"] = tr.matches[0].id
+                row["top_score"] = round(float(tr.matches[0].coverage), 6)
+        if restore:
+            row["restored_text"] = det.r.restore(text).text
+    except InputError as e:
+        row["error"] = str(e)
+    except Exception as e:  # noqa: BLE001 - one bad record must not stop a scan
+        row["error"] = f"{type(e).__name__}: {e}"
+    return row
+
+
+# ------------------------------------------------------------------ readers
+
+
+def _suffix(path: str) -> str:
+    name = path.lower()
+    for s in CONTAINER_SUFFIXES + HTML_SUFFIXES + TEXT_SUFFIXES:
+        if name.endswith(s):
+            return s
+    return Path(name).suffix
+
+
+def is_container(path: str) -> bool:
+    return _suffix(path) in CONTAINER_SUFFIXES
+
+
+def expand_inputs(paths: Iterable[str]) -> list[str]:
+    """The scan units: container files (JSONL, WARC, Parquet) and loose documents.
+
+    A folder is walked: its containers become units of their own, its loose
+    files (one document each) one unit per file. Order is deterministic.
+    """
+    units: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            units += [str(f) for f in sorted(p.rglob("*")) if f.is_file()
+                      and not f.name.startswith(".")]
+        elif p.exists():
+            units.append(str(p))
+        else:
+            raise InputError(f"cannot read {p}: no such file or directory")
+    return units
+
+
+def _error(path: str, n: int, message: str, **meta: Any) -> Record:
+    return {"input": path, "record": n, "id": meta.get("id") or f"{path}#{n}",
+            "url": meta.get("url"), "date": meta.get("date"), "text": None, "error": message}
+
+
+def _doc(path: str, n: int, text: str, **meta: Any) -> Record:
+    return {"input": path, "record": n, "id": meta.get("id") or f"{path}#{n}",
+            "url": meta.get("url"), "date": meta.get("date"), "text": text, "error": None}
+
+
+def _decode(data: bytes) -> str:
+    from .text import decode_bytes
+
+    return decode_bytes(data, "document")
+
+
+class _Stripper(HTMLParser):
+    """A fallback main-text extractor: visible text, one line per block element."""
+
+    BLOCK = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "article",
+             "section", "blockquote", "title"}
+    SKIP = {"script", "style", "noscript", "template", "svg", "head", "nav", "footer"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self.skip:
+            self.skip -= 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Main text of an HTML page: trafilatura if installed, else a tag stripper."""
+    try:
+        import trafilatura
+    except ImportError:
+        trafilatura = None
+    if trafilatura is not None:
+        text = trafilatura.extract(markup, include_comments=False, include_tables=False)
+        return text or ""
+    s = _Stripper()
+    s.feed(markup)
+    s.close()
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", html.unescape(x)).strip()
+             for x in "".join(s.parts).split("\n"))
+    return "\n\n".join(x for x in lines if x)
+
+
+def read_file_doc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
+    """One loose document (text or HTML); the size is checked before reading."""
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            yield _error(path, 1, f"document is larger than {max_bytes} bytes ({size})")
+            return
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+        text = _decode(data)
+        if _suffix(path) in HTML_SUFFIXES:
+            text = html_to_text(text)
+        yield _doc(path, 1, text, id=path)
+    except (InputError, OSError, ValueError) as e:
+        yield _error(path, 1, str(e), id=path)
+
+
+def _lines(f: IO[bytes], max_bytes: int) -> Iterator[bytes | None]:
+    """Lines of at most ``max_bytes``; ``None`` for a longer one (skipped unread)."""
+    while True:
+        line = f.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) > max_bytes and not line.endswith(b"\n"):
+            while True:  # skip the rest of the oversized line in bounded chunks
+                rest = f.readline(SKIP_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+        else:
+            yield line
+
+
+def read_jsonl(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
+    """JSON Lines (optionally gzipped) of {id, text[, url, date]}; bad lines are error rows."""
+    n = 0
+    try:
+        opener: Callable[..., IO[bytes]] = gzip.open if path.lower().endswith(".gz") else open
+        with opener(path, "rb") as f:
+            for line in _lines(f, max_bytes):
+                n += 1
+                if line is None:
+                    yield _error(path, n, f"line {n}: document is larger than {max_bytes} bytes")
+                    continue
+                if not line.strip():
+                    yield _error(path, n, f"line {n}: empty line")
+                    continue
+                try:
+                    rec = json.loads(_decode(line))
+                    if not isinstance(rec, dict):
+                        raise ValueError("not a JSON object")
+                    text = rec.get("text")
+                    if not isinstance(text, str):
+                        raise ValueError("no string 'text' field")
+                except (ValueError, InputError) as e:
+                    yield _error(path, n, f"line {n}: invalid record ({e})")
+                    continue
+                meta = {k: (None if rec.get(k) is None else str(rec.get(k)))
+                        for k in ("id", "url", "date")}
+                yield _doc(path, n, text, **meta)
+    except (OSError, EOFError, zlib.error) as e:  # truncated/corrupt gzip, unreadable file
+        yield _error(path, n + 1, f"line {n + 1}: unreadable from here on ({e})")
+
+
+def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
+    """HTML responses (and conversion records) of a WARC; a malformed record is an error row."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    n = 0
+    try:
+        with open(path, "rb") as f:
+            for rec in ArchiveIterator(f):
+                if rec.rec_type not in ("response", "conversion", "resource"):
+                    continue
+                headers = rec.rec_headers
+                url = headers.get_header("WARC-Target-URI")
+                date = (headers.get_header("WARC-Date") or "")[:10] or None
+                rid = headers.get_header("WARC-Record-ID") or None
+                ctype = ""
+                if rec.http_headers is not None:
+                    if rec.rec_type == "response" and rec.http_headers.get_statuscode() != "200":
+                        continue
+                    ctype = rec.http_headers.get_header("Content-Type") or ""
+                else:
+                    ctype = headers.get_header("Content-Type") or ""
+                is_html = "html" in ctype.lower()
+                if rec.rec_type == "response" and not is_html:
+                    continue
+                n += 1
+                meta = {"id": url or rid, "url": url, "date": date}
+                length = int(headers.get_header("Content-Length") or 0)
+                if length > max_bytes:
+                    yield _error(path, n, f"document is larger than {max_bytes} bytes", **meta)
+                    continue
+                try:
+                    data = rec.content_stream().read(max_bytes + 1)
+                    if len(data) > max_bytes:
+                        raise InputError(f"document is larger than {max_bytes} bytes")
+                    text = _decode(data)
+                    yield _doc(path, n, html_to_text(text) if is_html else text, **meta)
+                except (InputError, ValueError, OSError, EOFError, zlib.error) as e:
+                    yield _error(path, n, str(e), **meta)
+    except Exception as e:  # noqa: BLE001 - warcio raises several types on a broken archive
+        yield _error(path, n + 1, f"malformed WARC record after record {n} "
+                     f"({type(e).__name__}: {e})")
+
+
+def read_parquet(
+    path: str, text_column: str = "text", max_bytes: int = MAX_DOC_BYTES, batch: int = 256
+) -> Iterator[Record]:
+    """Rows of a Parquet file with a text column (and optional id/url/date), batch by batch."""
+    import pyarrow.parquet as pq
+
+    n = 0
+    try:
+        pf = pq.ParquetFile(path)
+        names = set(pf.schema_arrow.names)
+        if text_column not in names:
+            yield _error(path, 1, f"no column {text_column!r} (columns: {sorted(names)})")
+            return
+        cols = [text_column] + [c for c in ("id", "url", "date") if c in names
+                                and c != text_column]
+        for b in pf.iter_batches(batch_size=batch, columns=cols):
+            data = b.to_pydict()
+            for i, text in enumerate(data[text_column]):
+                n += 1
+                meta = {k: (None if data[k][i] is None else str(data[k][i]))
+                        for k in ("id", "url", "date") if k in data}
+                if isinstance(text, bytes):
+                    try:
+                        text = _decode(text[: max_bytes + 1])
+                    except InputError as e:
+                        yield _error(path, n, str(e), **meta)
+                        continue
+                if not isinstance(text, str):
+                    yield _error(path, n, "no text in this row", **meta)
+                    continue
+                yield _doc(path, n, text, **meta)
+    except Exception as e:  # noqa: BLE001 - a torn Parquet file: report, go on with the next
+        yield _error(path, n + 1, f"unreadable Parquet from row {n + 1} ({type(e).__name__}: {e})")
+
+
+def read_unit(
+    path: str, *, text_column: str = "text", max_bytes: int = MAX_DOC_BYTES
+) -> Iterator[Record]:
+    """Records of one scan unit (see :func:`expand_inputs`), by file type."""
+    s = _suffix(path)
+    if s in JSONL_SUFFIXES:
+        yield from read_jsonl(path, max_bytes)
+    elif s in WARC_SUFFIXES:
+        yield from read_warc(path, max_bytes)
+    elif s in PARQUET_SUFFIXES:
+        yield from read_parquet(path, text_column, max_bytes)
+    else:
+        yield from read_file_doc(path, max_bytes)
+
+
+# ------------------------------------------------------------------ writers
+
+
+def shard_name(unit: str, fmt: str) -> str:
+    digest = hashlib.sha1(os.path.abspath(unit).encode("utf-8")).hexdigest()[:16]
+    return f"part-{digest}.{fmt}"
+
+
+def arrow_schema() -> Any:
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int64": pa.int64(), "double": pa.float64()}
+    return pa.schema([(name, types[t]) for name, t in COLUMNS])
+
+
+class RowWriter:
+    """Parquet (row groups of ``ROW_GROUP``) or JSONL, to a temp name renamed on close."""
+
+    def __init__(self, path: str, fmt: str) -> None:
+        self.path, self.fmt = path, fmt
+        self.tmp = f"{path}.tmp-{os.getpid()}"
+        self.rows: list[Row] = []
+        self.n = 0
+        self._pq: Any = None
+        self._f: IO[str] | None = None
+        if fmt == "jsonl":
+            self._f = open(self.tmp, "w", encoding="utf-8")  # noqa: SIM115
+        else:
+            import pyarrow.parquet as pq
+
+            self._pq = pq.ParquetWriter(self.tmp, arrow_schema())
+
+    def write(self, row: Row) -> None:
+        self.n += 1
+        if self._f is not None:
+            self._f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            self.rows.append(row)
+            if len(self.rows) >= ROW_GROUP:
+                self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self.rows:
+            self._pq.write_table(pa.Table.from_pylist(self.rows, schema=arrow_schema()))
+            self.rows = []
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+        else:
+            self._flush()
+            self._pq.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):
+            if self._f is not None:
+                self._f.close()
+            elif self._pq is not None:
+                self._pq.close()
+        with contextlib.suppress(OSError):
+            os.remove(self.tmp)
+
+
+# ------------------------------------------------------------- local engine
+
+
+class Progress:
+    """``scan: N docs, X docs/s, E errors`` on stderr, at most twice a second."""
+
+    def __init__(self, on: bool) -> None:
+        self.on, self.n, self.errors = on, 0, 0
+        self.t0 = self.last = time.monotonic()
+
+    def __call__(self, row: Row) -> None:
+        self.n += 1
+        self.errors += row["error"] is not None
+        now = time.monotonic()
+        if self.on and now - self.last >= 0.5:
+            self.last = now
+            self._print(now)
+
+    def _print(self, now: float) -> None:
+        rate = self.n / max(now - self.t0, 1e-9)
+        print(f"\rscan: {self.n} docs, {rate:.1f} docs/s, {self.errors} errors",
+              end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.on and self.n:
+            self._print(time.monotonic())
+            print(file=sys.stderr)
+
+
+def _work(item: tuple[int, Record | None], **kw: Any) -> tuple[int, Row | None]:
+    unit, record = item
+    return unit, (None if record is None else process_record(record, **kw))
+
+
+def _throttled(items: Iterator[Any], sem: threading.BoundedSemaphore) -> Iterator[Any]:
+    for item in items:
+        sem.acquire()
+        yield item
+
+
+def run_local(
+    inputs: Sequence[str],
+    out: str,
+    *,
+    fmt: str | None = None,
+    jobs: int = 1,
+    restore: bool = False,
+    index_path: str | None = None,
+    text_column: str = "text",
+    max_bytes: int = MAX_DOC_BYTES,
+    progress: bool = False,
+    chunksize: int = 4,
+) -> dict[str, int]:
+    """Scan ``inputs`` into ``out``; returns counts (docs, errors, units, skipped).
+
+    ``out`` ending in ``.parquet``/``.jsonl`` is one file; anything else is a
+    directory of per-input shards, and inputs whose shard exists are skipped.
+    """
+    units = expand_inputs(inputs)
+    single = out.lower().endswith((".parquet", ".jsonl"))
+    fmt = fmt or ("jsonl" if out.lower().endswith(".jsonl") else "parquet")
+    skipped = 0
+    if not single:
+        os.makedirs(out, exist_ok=True)
+        todo = [u for u in units if not os.path.exists(os.path.join(out, shard_name(u, fmt)))]
+        skipped = len(units) - len(todo)
+        units = todo
+    else:
+        parent = os.path.dirname(os.path.abspath(out))
+        os.makedirs(parent, exist_ok=True)
+
+    def feed() -> Iterator[tuple[int, Record | None]]:
+        for k, u in enumerate(units):
+            for rec in read_unit(u, text_column=text_column, max_bytes=max_bytes):
+                yield k, rec
+            yield k, None  # end of unit: close its shard
+
+    work = partial(_work, restore=restore, index_path=index_path, max_bytes=max_bytes)
+    prog = Progress(progress)
+    counts = {"docs": 0, "errors": 0, "units": len(units), "skipped": skipped}
+    writer: RowWriter | None = RowWriter(out, fmt) if single else None
+    pool = None
+    try:
+        if jobs > 1:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            if ctx is not None:
+                warm_up(index_path)  # workers inherit the loaded models
+            else:
+                ctx = mp.get_context()
+            pool = ctx.Pool(jobs)
+            sem = threading.BoundedSemaphore(jobs * chunksize * 4)  # records in flight
+            results: Iterator[tuple[int, Row | None]] = pool.imap(
+                work, _throttled(feed(), sem), chunksize=chunksize)
+        else:
+            sem = None
+            results = map(work, feed())
+        current = -1
+        for k, row in results:
+            if sem is not None:
+                sem.release()
+            if not single and k != current:
+                writer = RowWriter(os.path.join(out, shard_name(units[k], fmt)), fmt)
+                current = k
+            if row is None:
+                if not single and writer is not None:
+                    writer.close()
+                    writer = None
+                    current = -1
+                continue
+            assert writer is not None
+            writer.write(row)
+            counts["docs"] += 1
+            counts["errors"] += row["error"] is not None
+            prog(row)
+        if single and writer is not None:
+            writer.close()
+            writer = None
+    finally:
+        prog.close()
+        if writer is not None:
+            writer.abort()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    return counts
+
+
+def read_rows(out: str) -> list[Row]:
+    """All rows of a scan output (file or shard directory), in input order."""
+    import pyarrow.parquet as pq
+
+    p = Path(out)
+    files = sorted(f for f in p.rglob("*") if f.suffix in (".parquet", ".jsonl")
+                   and not f.name.startswith((".", "_"))) if p.is_dir() else [p]
+    rows: list[Row] = []
+    for f in files:
+        if f.suffix == ".jsonl":
+            with open(f, encoding="utf-8") as fh:
+                rows += [json.loads(line) for line in fh if line.strip()]
+        else:
+            rows += pq.read_table(f).to_pylist()
+    rows.sort(key=lambda r: (r["input"] or "", r["record"] or 0))
+    return rows
+
+
+# ------------------------------------------------------------- spark engine
+
+
+def _spark_partition(
+    paths: Iterable[str], *, text_column: str, max_bytes: int, restore: bool,
+    index_path: str | None,
+) -> Iterator[tuple[Any, ...]]:
+    names = [name for name, _ in COLUMNS]
+    for path in paths:
+        for rec in read_unit(path, text_column=text_column, max_bytes=max_bytes):
+            row = process_record(rec, restore=restore, index_path=index_path,
+                                 max_bytes=max_bytes)
+            yield tuple(row[c] for c in names)
+
+
+def spark_schema() -> Any:
+    from pyspark.sql import types as T
+
+    types = {"string": T.StringType(), "int64": T.LongType(), "double": T.DoubleType()}
+    return T.StructType([T.StructField(name, types[t], True) for name, t in COLUMNS])
+
+
+def run_spark(
+    inputs: Sequence[str],
+    out: str,
+    *,
+    restore: bool = False,
+    index_path: str | None = None,
+    text_column: str = "text",
+    max_bytes: int = MAX_DOC_BYTES,
+    spark: Any = None,
+    partitions: int | None = None,
+) -> int:
+    """Scan with Spark: one task per input file, rows written as Parquet to ``out``.
+
+    Input paths must be readable by every executor (a shared file system, or
+    local files in ``local[N]`` mode); so must ``index_path`` (ship it with
+    ``--files`` and pass its base name).
+    """
+    from pyspark.sql import SparkSession
+
+    units = expand_inputs(inputs)
+    if not units:
+        raise InputError("nothing to scan")
+    session = spark or SparkSession.builder.appName("unspin-scan").getOrCreate()
+    fn = partial(_spark_partition, text_column=text_column, max_bytes=max_bytes,
+                 restore=restore, index_path=index_path)
+    rdd = session.sparkContext.parallelize(units, numSlices=partitions or len(units))
+    df = session.createDataFrame(rdd.mapPartitions(fn), schema=spark_schema())
+    df.write.mode("overwrite").parquet(out)
+    return len(units)
+
+
+__all__ = [
+    "COLUMNS",
+    "MAX_DOC_BYTES",
+    "expand_inputs",
+    "html_to_text",
+    "process_record",
+    "read_rows",
+    "read_unit",
+    "run_local",
+    "run_spark",
+]

@@ -1,0 +1,266 @@
+"""unspin scan: readers, process_record, the local engine, resume, and local == spark."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from unspin import scan
+from unspin.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+OWN = sorted((ROOT / "corpus" / "own").glob("[0-9]*.txt"))
+
+
+def _para(path: Path, n: int = 700) -> str:
+    """A short news-like text (the first paragraphs of a corpus file): fast to score."""
+    text = path.read_text(encoding="utf-8")
+    cut = text.rfind("\n\n", 0, n)
+    return text[: cut if cut > 200 else n].strip()
+
+
+@pytest.fixture(scope="module")
+def texts() -> list[str]:
+    return [_para(p) for p in OWN[:4]]
+
+
+def _warc(path: Path, pages: list[tuple[str, str]], gz: bool = True) -> None:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as f:
+        w = WARCWriter(f, gzip=gz)
+        for url, body in pages:
+            hh = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")],
+                                  protocol="HTTP/1.0")
+            w.write_record(w.create_warc_record(url, "response", http_headers=hh,
+                                                payload=io.BytesIO(body.encode("utf-8"))))
+
+
+def _html(text: str) -> str:
+    paras = "".join(f"<p>{p}</p>" for p in text.split("\n\n"))
+    return (f"<html><head><title>t</title><script>var x = 1;</script></head><body>"
+            f"<nav><a href='/'>Home</a></nav><article>{paras}</article></body></html>")
+
+
+def _jsonl(texts: list[str], prefix: str) -> str:
+    return "".join(json.dumps({"id": f"{prefix}{i}", "url": f"http://x/{prefix}{i}",
+                               "date": f"2024-01-0{i + 1}", "text": t}) + "\n"
+                   for i, t in enumerate(texts))
+
+
+def _parquet(path: Path, texts: list[str], column: str = "text") -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": [f"p{i}" for i in range(len(texts))], column: texts})
+    pq.write_table(table, path, row_group_size=2)
+
+
+# ------------------------------------------------------------- process_record
+
+
+def test_process_record_rows_never_raise(monkeypatch, texts):
+    ok = scan.process_record({"input": "i", "record": 1, "id": "a", "text": texts[0]})
+    assert ok["error"] is None and ok["verdict"] in ("spun", "clean")
+    assert 0.0 <= ok["spun_probability"] <= 1.0 and isinstance(ok["n_findings"], int)
+    assert list(ok) == [c for c, _ in scan.COLUMNS]
+    assert scan.process_record({"id": "b", "error": "boom"})["error"] == "boom"
+    assert scan.process_record({"id": "c", "text": None})["error"] == "record has no text"
+    big = scan.process_record({"id": "d", "text": "x" * 50}, max_bytes=10)
+    assert "larger than" in big["error"]
+
+    def broken() -> None:
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(scan, "_detector", broken)
+    row = scan.process_record({"id": "e", "text": texts[0]})
+    assert row["error"] == "RuntimeError: model exploded" and row["id"] == "e"
+
+
+def test_process_record_restore_and_index(tmp_path, texts):
+    from unspin.index import Index, SourceDoc
+
+    db = tmp_path / "news.db"
+    with Index(db) as idx:
+        idx.add([SourceDoc(f"src{i}", t) for i, t in enumerate(texts)])
+    row = scan.process_record({"id": "a", "text": texts[1]}, restore=True, index_path=str(db))
+    assert row["error"] is None
+    assert row["top_source"] == "src1" and row["top_score"] > 0.9
+    assert isinstance(row["restored_text"], str) and row["restored_text"]
+
+
+# -------------------------------------------------------------- formats
+
+
+def test_each_format_round_trip(tmp_path, texts):
+    folder = tmp_path / "txt"
+    folder.mkdir()
+    for i, t in enumerate(texts[:2]):
+        (folder / f"{i}.txt").write_text(t, encoding="utf-8")
+    (tmp_path / "page.html").write_text(_html(texts[2]), encoding="utf-8")
+    (tmp_path / "a.jsonl").write_text(_jsonl(texts[:2], "j"), encoding="utf-8")
+    with gzip.open(tmp_path / "b.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write(_jsonl(texts[2:], "g"))
+    _warc(tmp_path / "c.warc.gz",
+          [("http://w/1", _html(texts[0])), ("http://w/2", _html(texts[3]))])
+    _parquet(tmp_path / "d.parquet", texts[:3], column="body")
+    inputs = [str(folder), str(tmp_path / "page.html"), str(tmp_path / "a.jsonl"),
+              str(tmp_path / "b.jsonl.gz"), str(tmp_path / "c.warc.gz"),
+              str(tmp_path / "d.parquet")]
+    out = tmp_path / "out"
+    counts = scan.run_local(inputs, str(out), text_column="body")
+    assert counts == {"docs": 12, "errors": 0, "units": 7, "skipped": 0}
+    assert len(list(out.glob("part-*.parquet"))) == 7
+    rows = scan.read_rows(str(out))
+    assert len(rows) == 12 and all(r["error"] is None for r in rows)
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["j1"]["url"] == "http://x/j1" and by_id["j1"]["date"] == "2024-01-02"
+    assert by_id["http://w/2"]["date"] and by_id["http://w/2"]["url"] == "http://w/2"
+    # the same text gives the same score whatever the container
+    p1 = by_id[str(folder / "1.txt")]["spun_probability"]
+    assert by_id["j1"]["spun_probability"] == p1 == by_id["p1"]["spun_probability"]
+    assert by_id["g0"]["spun_probability"] == by_id["p2"]["spun_probability"]
+    # HTML: main text extracted (navigation and script dropped)
+    assert scan.html_to_text(_html(texts[2])).startswith(texts[2][:40])
+    assert "Home" not in scan.html_to_text(_html(texts[2]))
+
+
+def test_tag_stripper_fallback(monkeypatch, texts):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_trafilatura(name, *a, **k):
+        if name == "trafilatura":
+            raise ImportError(name)
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_trafilatura)
+    text = scan.html_to_text(_html(texts[0]))
+    assert text.startswith(texts[0][:40]) and "var x" not in text
+
+
+# -------------------------------------------------------------- hostile inputs
+
+
+def test_hostile_inputs_become_error_rows_and_the_run_goes_on(tmp_path, texts):
+    ok = texts[0]
+    # truncated gzip: the lines before the cut are rows, the rest one error row
+    filler = [os.urandom(20_000).hex() for _ in range(3)]  # incompressible: the cut lands late
+    gz = gzip.compress(_jsonl([ok] + filler, "t").encode("utf-8"))
+    (tmp_path / "1-trunc.jsonl.gz").write_bytes(gz[: len(gz) // 2])
+    # invalid JSON on line 2 of 3
+    (tmp_path / "2-bad.jsonl").write_text(
+        json.dumps({"id": "b1", "text": ok}) + "\n{not json\n" + json.dumps({"id": "b3",
+                                                                            "text": ok}) + "\n",
+        encoding="utf-8")
+    # a WARC whose second record header is garbage
+    _warc(tmp_path / "3-bad.warc", [("http://w/1", _html(ok)), ("http://w/2", _html(ok))],
+          gz=False)
+    data = (tmp_path / "3-bad.warc").read_bytes()
+    cut = data.find(b"WARC/1.0", 10)
+    (tmp_path / "3-bad.warc").write_bytes(data[:cut] + b"GARBAGE/9\r\nx\r\n\r\n" + data[cut + 8:])
+    # non-UTF-8 and empty documents
+    (tmp_path / "4-latin1.txt").write_bytes("café société".encode("latin-1"))
+    (tmp_path / "5-empty.txt").write_bytes(b"")
+    # 100 MB, written sparse: a loose file and one JSONL line (followed by a good line)
+    with open(tmp_path / "6-huge.txt", "wb") as f:
+        f.truncate(100_000_000)
+    with open(tmp_path / "7-huge.jsonl", "wb") as f:
+        f.write(b'{"id": "h1", "text": "')
+        f.seek(100_000_000)
+        f.write(b'"}\n' + json.dumps({"id": "h2", "text": ok}).encode() + b"\n")
+    (tmp_path / "8-good.txt").write_text(ok, encoding="utf-8")
+
+    out = tmp_path / "out.jsonl"
+    assert main(["scan", str(tmp_path), "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    errors = {(Path(r["input"]).name, r["record"]): r["error"] for r in rows if r["error"]}
+    ok_ids = [r["id"] for r in rows if not r["error"]]
+    trunc = [r for r in rows if r["input"].endswith("1-trunc.jsonl.gz")]
+    assert trunc[0]["id"] == "t0" and trunc[0]["error"] is None and len(trunc) in (2, 3, 4)
+    assert "unreadable from here on" in trunc[-1]["error"]  # the rest: one row, then go on
+    assert all("English" in r["error"] for r in trunc[1:-1])  # hex filler lines read in full
+    assert errors[("2-bad.jsonl", 2)].startswith("line 2: invalid record")
+    assert "malformed WARC record" in errors[("3-bad.warc", 2)]
+    assert "not valid UTF-8" in errors[("4-latin1.txt", 1)]
+    assert errors[("5-empty.txt", 1)] == "empty document"
+    assert "larger than" in errors[("6-huge.txt", 1)]
+    assert "larger than" in errors[("7-huge.jsonl", 1)]
+    assert ok_ids == ["t0", "b1", "b3", "http://w/1", "h2", str(tmp_path / "8-good.txt")]
+    assert len(rows) == len(errors) + len(ok_ids) == 11 + len(trunc)  # rows in = rows out
+
+
+# -------------------------------------------------------------- local engine
+
+
+def test_resume_skips_completed_shards(tmp_path, texts):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i, t in enumerate(texts[:3]):
+        (src / f"{i}.txt").write_text(t, encoding="utf-8")
+    out = tmp_path / "out"
+    first = scan.run_local([str(src)], str(out))
+    assert first["docs"] == 3 and first["skipped"] == 0
+    shards = sorted(out.glob("part-*.parquet"))
+    assert len(shards) == 3 and not list(out.glob("*.tmp-*"))
+    victim = out / scan.shard_name(str(src / "1.txt"), "parquet")
+    victim.unlink()
+    (src / "3.txt").write_text(texts[3], encoding="utf-8")
+    again = scan.run_local([str(src)], str(out))
+    assert again == {"docs": 2, "errors": 0, "units": 2, "skipped": 2}
+    assert len(scan.read_rows(str(out))) == 4
+
+
+def test_jobs_2_gives_the_same_rows_in_order(tmp_path, texts):
+    lines = _jsonl(texts * 3, "r") + "oops\n"
+    (tmp_path / "a.jsonl").write_text(lines, encoding="utf-8")
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    scan.run_local([str(tmp_path / "a.jsonl")], str(one), jobs=1)
+    scan.run_local([str(tmp_path / "a.jsonl")], str(two), jobs=2, chunksize=2)
+    assert one.read_text() == two.read_text()
+    assert len(one.read_text().splitlines()) == 13
+
+
+# -------------------------------------------------------------- spark
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no java for pyspark")
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    session = (SparkSession.builder.master("local[2]").appName("unspin-test")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.driver.memory", "1g")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def test_local_and_spark_engines_give_identical_rows(tmp_path, texts, spark):
+    (tmp_path / "a.jsonl").write_text(_jsonl(texts[:2], "s") + "{bad\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text(texts[2], encoding="utf-8")
+    (tmp_path / "c.txt").write_bytes(b"\xff\xfe")
+    _warc(tmp_path / "d.warc.gz", [("http://w/1", _html(texts[3]))])
+    inputs = [str(tmp_path / n) for n in ("a.jsonl", "b.txt", "c.txt", "d.warc.gz")]
+    scan.run_local(inputs, str(tmp_path / "local"), jobs=1)
+    scan.run_spark(inputs, str(tmp_path / "spark"), spark=spark)
+    local, spk = scan.read_rows(str(tmp_path / "local")), scan.read_rows(str(tmp_path / "spark"))
+    assert len(local) == 6 and sum(r["error"] is not None for r in local) == 2
+    assert spk == local
