@@ -31,6 +31,7 @@ import json
 import multiprocessing as mp
 import random
 import sys
+import textwrap
 import time
 import zlib
 from pathlib import Path
@@ -144,7 +145,7 @@ def plot(cal: list[dict[str, Any]], title: str, path: Path) -> None:
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
     ax.plot([p for p, _, _ in pts], [o for _, o, _ in pts], marker="o", label="unspin detect")
     ax.set_ylabel("observed share spun (classes balanced)")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 70), fontsize=9)
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
     centres = [(c["bin"][0] + c["bin"][1]) / 2 for c in cal]
@@ -183,7 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="metrics (bare names go to eval/out/)")
     ap.add_argument("--calibration", type=Path, help="write calibration bins here (aggregate)")
     ap.add_argument("--plot", type=Path, help="write the reliability diagram PNG here")
+    ap.add_argument("--plot-only", action="store_true",
+                    help="redraw --plot from an existing --calibration file, scoring nothing")
     args = ap.parse_args(argv)
+    if args.plot_only:
+        saved = json.loads(args.calibration.read_text(encoding="utf-8"))
+        plot(saved["calibration"], _title(saved["args"], saved["args"]["docs"]), args.plot)
+        return 0
 
     json_path = _out_path(args.json) if args.json else None
     if not corpus.available(args.corpus):
@@ -333,16 +340,19 @@ def main(argv: list[str] | None = None) -> int:
         args.calibration.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         print(f"# wrote {args.calibration}")
     if args.plot:
-        title = (f"unspin detect on {args.corpus}/{args.split} ({len(docs)} docs; "
-                 f"{', '.join(args.dicts)}; rates {', '.join(f'{r:g}' for r in args.rates)}; "
-                 f"lengths {', '.join(args.lengths)})")
-        plot(cal, title, args.plot)
+        plot(cal, _title(vars(args), len(docs)), args.plot)
         print(f"# wrote {args.plot}")
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=1))
         print(f"# wrote {json_path}")
     return 0
+
+
+def _title(a: dict[str, Any], n_docs: int) -> str:
+    return (f"unspin detect on {a['corpus']}/{a['split']} ({n_docs} docs; "
+            f"{', '.join(a['dicts'])}; rates {', '.join(f'{r:g}' for r in a['rates'])}; "
+            f"lengths {', '.join(a['lengths'])}; clean weighted to balance)")
 
 
 def _digest() -> str:

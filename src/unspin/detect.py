@@ -17,11 +17,14 @@ the project's own prose):
   looks more "spun" than the quotes;
 * document length, which decides how far the rate estimate can be trusted.
 
+``Detector.screen`` is the cheap path for long documents: the same model on
+a sample of whole paragraphs, dismissing only what is clearly clean.
+
 >>> d = detect("The council instructed reporters that the brand new bridge would open "
 ...            "this 12 months, certainly one of three initiatives delayed by an replace.")
 >>> d.verdict, d.spun_probability > 0.5
 ('spun', True)
->>> sorted({f.kind for f in d.findings}) >= ['article_mismatch', 'likely_swap']
+>>> {f.kind for f in d.findings} >= {"article_mismatch", "phrase_artefact"}
 True
 >>> detect("The council told reporters that the new bridge would open this year, "
 ...        "one of three projects delayed by the flood.").verdict
@@ -38,7 +41,7 @@ from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 
 from .restore import FEATURES, Restorer, Span, default_restorer, score_spans
-from .text import Document, InputError, english_share, match_case
+from .text import Document, match_case
 
 # The detect model's inputs, in weight order (see measure()).
 SIGNALS = (
@@ -56,7 +59,6 @@ SCREEN_WORDS = 150  # the screening pass reads about this many words, spread ove
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
 FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
 MIN_QUOTE_SPANS = 3  # spans needed on each side for the quote contrast
-MIN_ENGLISH_SHARE = 0.8  # own prose >= 0.91; French ~0.58 (the LM knows "de", "la", ...)
 ARTEFACT_GAIN = 1.0  # ln-prob the phrase-table original must gain to count
 _ARTICLE = FEATURES.index("article")
 _GAIN = FEATURES.index("lm_gain")
@@ -169,8 +171,8 @@ class Detection:
             kinds[f.kind] = kinds.get(f.kind, 0) + 1
         parts = [f"estimated spin rate {s['spin_rate']:.0%}",
                  f"{s['swaps_per_100_words']:.1f} likely swaps per 100 words"]
-        parts += [f"{n} {k.replace('_', ' ')}" for k, n in sorted(kinds.items())
-                  if k != "likely_swap"]
+        parts += [f"{n} {k.replace('_', ' ')}{'s' if n != 1 else ''}"
+                  for k, n in sorted(kinds.items()) if k != "likely_swap"]
         lines = [f"{head}{self.verdict} (P={self.spun_probability:.2f}, threshold "
                  f"{s['threshold']:.2f}; {s['n_words']} words): " + ", ".join(parts)]
         best = sorted(self.findings, key=lambda f: -f.confidence)[:top]
@@ -223,12 +225,8 @@ class Detector:
 
     # -- one analysis pass --------------------------------------------------
     def document(self, text: str) -> Document:
-        doc = self.r.document(text)
-        # Stricter than restore's language check: the CMU LM knows many short
-        # French/Spanish words, and detecting on foreign text is meaningless.
-        if doc.n_words >= 20 and english_share(doc, self.r.lm.known) < MIN_ENGLISH_SHARE:
-            raise InputError("input does not look like English text")
-        return doc
+        """Validate and tokenise ``text`` with restore's checks (InputError if not prose)."""
+        return self.r.document(text)
 
     def measure(self, text: str) -> Evidence:
         """Run restore's analysis once and compute every signal from it."""
