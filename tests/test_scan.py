@@ -201,6 +201,19 @@ def test_hostile_inputs_become_error_rows_and_the_run_goes_on(tmp_path, texts):
 # -------------------------------------------------------------- local engine
 
 
+def test_truncated_warc_gz_reports_the_lost_tail(tmp_path, texts):
+    from unspin.scan import read_warc
+
+    pages = [(f"http://w/{i}", _html(texts[i])) for i in range(3)]
+    _warc(tmp_path / "t.warc.gz", pages)
+    data = (tmp_path / "t.warc.gz").read_bytes()
+    (tmp_path / "t.warc.gz").write_bytes(data[: len(data) - 200])
+    rows = list(read_warc(str(tmp_path / "t.warc.gz")))
+    assert rows[-1].get("error") and "truncated gzip" in rows[-1]["error"]
+    _warc(tmp_path / "ok.warc.gz", pages)
+    assert not any(r.get("error") for r in read_warc(str(tmp_path / "ok.warc.gz")))
+
+
 def test_resume_skips_completed_shards(tmp_path, texts):
     src = tmp_path / "in"
     src.mkdir()

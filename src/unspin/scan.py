@@ -366,6 +366,31 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
     except Exception as e:  # noqa: BLE001 - warcio raises several types on a broken archive
         yield _error(path, n + 1, f"malformed WARC record after record {n} "
                      f"({type(e).__name__}: {e})")
+        return
+    # warcio stops quietly at a cut in a .warc.gz, so records after it would
+    # vanish without a trace: check that the last gzip member is complete.
+    if path.endswith(".gz") and not _gzip_complete(path):
+        yield _error(path, n + 1, f"truncated gzip: the archive ends mid-record after record {n}")
+
+
+def _gzip_complete(path: str, chunk: int = 1 << 20) -> bool:
+    """Whether every gzip member of ``path`` (WARC.gz has one per record) is complete."""
+    d = zlib.decompressobj(wbits=31)
+    seen = False
+    with open(path, "rb") as f:
+        while data := f.read(chunk):
+            while data:
+                seen = True
+                try:
+                    d.decompress(data)
+                except zlib.error:
+                    return False
+                if not d.eof:
+                    break
+                data = d.unused_data
+                d = zlib.decompressobj(wbits=31)
+                seen = bool(data)
+    return not seen or d.eof
 
 
 def read_parquet(
