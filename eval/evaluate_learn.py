@@ -8,7 +8,8 @@ One "site" = one fixed SpinTable over the roget dictionary (as in
 evaluate_restore.py). Tables are learned from BBC *dev* documents spun by that
 site and applied to held-out BBC *test* documents spun by the same site:
 
-* pairs k    ``learn_pairs`` on k (copy, source) pairs
+* pairs k    ``learn_pairs`` on k (copy, source) pairs (for k >= 10 also with
+             ``min_count=2``)
 * site       ``learn_site`` on ``--site-docs`` spun dev documents (no sources)
              against the reference prose corpus/own/*.txt
 * site+      the same with ``precise=True`` (the stricter filters)
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test-docs", type=int, default=40)
     ap.add_argument("--site-docs", type=int, default=200)
     ap.add_argument("--no-site", action="store_true")
+    ap.add_argument("--only", nargs="*", help="run only the tables whose name starts so")
     ap.add_argument("--json", help="write results to eval/out/NAME")
     args = ap.parse_args(argv)
 
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     for k in args.k:
         pairs = [(r.text, d.text) for r, d in zip(train_spun[:k], train[:k], strict=True)]
         tables[f"pairs k={k}"] = learn_pairs(pairs)
+        if k >= 10:  # entries seen twice or more: less damage?
+            tables[f"pairs k={k} n>=2"] = learn_pairs(pairs, min_count=2)
     if not args.no_site:
         own = sorted((REPO / "corpus" / "own").glob("*.txt"))
         reference = [p.read_text(encoding="utf-8") for p in own]
@@ -91,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{'dmg/1k':>7} {'clean/1k':>8} {'sec':>5}")
     print(header)
     for name, table in tables.items():
+        if args.only and not any(name.startswith(o) for o in args.only):
+            continue
         t0 = time.perf_counter()
         restorer = Restorer(lexicon=lexicon.with_table(as_table(table)) if table else lexicon)
         tally, clean = Tally(), Tally()

@@ -47,9 +47,13 @@ MAX_SUB = 3  # longest substitution (words, either side) counted as a swap
 # are always the best or tied best; unrelated documents sit at p99 0.08-0.14.
 # Alignment is the expensive step, so this is most of the query time saved.
 MIN_KEY_SCORE = 0.1
-MIN_REL_SCORE = 0.25
+MIN_REL_SCORE = 0.5  # 0.25 aligned 4.7 candidates per query at 100k, 0.5 aligns 2.3
 MAX_DF_SHARE = 0.05  # keys in more than this share of the documents carry no signal
 MIN_MAX_DF = 50
+# ... and in more than this many, they cost more than they tell: every posting
+# of a key is a vote to count, so at 100k documents a 5 % cut-off let stock
+# shingles ("of the ... in the") dominate query time (p50 27 ms -> see docs/trace.md).
+MAX_DF = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +254,7 @@ def candidates(doc: Document, index: Index, limit: int) -> list[tuple[int, float
     """(rowid, key score, shared keys) of the best-voted documents."""
     keys = index.keys(doc)
     n = max(index.n_docs, 1)
-    max_df = max(MIN_MAX_DF, int(MAX_DF_SHARE * n))
+    max_df = max(MIN_MAX_DF, min(MAX_DF, int(MAX_DF_SHARE * n)))
     votes: dict[int, float] = {}
     shared: Counter[int] = Counter()
     total = 0.0
