@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bad_inputs import BAD_INPUTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SPUN = ROOT / "examples" / "spun_news.txt"
@@ -76,22 +77,7 @@ def test_user_lexicon_adds_a_substitution(tmp_path):
     assert any(c["spun"] == "brand new" and c["restored"] == "new" for c in with_lex["changes"])
 
 
-FRENCH = (
-    "Le conseil a déclaré mardi que le nouveau pont ouvrirait cette année, l'un "
-    "des trois projets retardés par la crue, selon les ingénieurs de la ville."
-)
-
-
-@pytest.mark.parametrize(
-    "data, message",
-    [
-        (b"", "empty"),
-        (b"   \n\t\n", "empty"),
-        (b"\x00\x01\x02\x03binary\x00", "binary"),
-        (b"caf\xe9 au lait \xff\xfe", "not valid UTF-8"),
-        (FRENCH.encode(), "English"),
-    ],
-)
+@pytest.mark.parametrize("data, message", BAD_INPUTS)
 def test_bad_input_one_line_error_and_nonzero_exit(data, message):
     p = run("restore", "-", stdin=data)
     assert p.returncode == 1

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from bad_inputs import BAD_INPUTS
 
 import unspin
 from unspin.detect import Detection, Detector, Finding
@@ -182,21 +183,7 @@ def test_cli_multi_file_all_good_exit_zero(tmp_path):
     assert out[0].startswith(f"{a}: clean")
 
 
-FRENCH = (
-    "Le conseil a déclaré mardi que le nouveau pont ouvrirait cette année, l'un "
-    "des trois projets retardés par la crue, selon les ingénieurs de la ville."
-)
-
-
-@pytest.mark.parametrize(
-    "data, message",
-    [
-        (b"", "empty"),
-        (b"\x00\x01\x02\x03binary\x00", "binary"),
-        (b"caf\xe9 au lait \xff\xfe", "not valid UTF-8"),
-        (FRENCH.encode(), "English"),
-    ],
-)
+@pytest.mark.parametrize("data, message", BAD_INPUTS)
 def test_cli_bad_single_input(data, message):
     p = run("--format", "json", "-", stdin=data)
     assert p.returncode == 1
