@@ -285,12 +285,15 @@ def create_app(
 
         return (await run(work)).to_dict()
 
-    @app.post("/api/trace", summary="find the indexed source (= `trace --format json`)",
-              responses={404: {"description": "no index configured"}})
-    async def api_trace(body: TraceRequest) -> dict[str, Any]:
+    def _require_index() -> None:
         if index_file is None:
             raise HTTPException(404, "trace is not enabled: start the server with "
                                      "`unspin serve --index FILE`")
+
+    @app.post("/api/trace", summary="find the indexed source (= `trace --format json`)",
+              responses={404: {"description": "no index configured"}})
+    async def api_trace(body: TraceRequest) -> dict[str, Any]:
+        _require_index()
         from .trace import trace
 
         text = _checked(body.text)
@@ -300,9 +303,7 @@ def create_app(
     @app.get("/api/source", summary="one indexed source document (for aligned passages)",
              responses={404: {"description": "no index, or no such document"}})
     async def api_source(id: str) -> dict[str, Any]:
-        if index_file is None:
-            raise HTTPException(404, "trace is not enabled: start the server with "
-                                     "`unspin serve --index FILE`")
+        _require_index()
 
         def lookup() -> dict[str, Any] | None:
             idx = state["index"]
