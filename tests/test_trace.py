@@ -146,15 +146,22 @@ def test_readd_is_idempotent_and_update_replaces_keys(tmp_path):
 
 
 def _consistent(path: Path) -> None:
-    db = sqlite3.connect(path)
-    orphans = db.execute(
-        "SELECT count(*) FROM postings WHERE doc NOT IN (SELECT rowid FROM docs)"
-    ).fetchone()[0]
-    keyless = db.execute(
-        "SELECT count(*) FROM docs WHERE rowid NOT IN (SELECT doc FROM postings)"
-    ).fetchone()[0]
-    db.close()
-    assert orphans == 0 and keyless == 0
+    """Every posting names a stored (or replaced) document, every document has postings."""
+    from unspin.index import SQLiteStorage, _unpack
+
+    st = SQLiteStorage(path)
+    docs = {r[0] for r in st.db.execute("SELECT rowid FROM docs")}
+    dead = {r[0] for r in st.db.execute("SELECT rowid FROM dead")}
+    posted: set[int] = set()
+    n = 0
+    for keys_b, docs_b in st.db.execute("SELECT keys, docs FROM inv"):
+        keys, ids = _unpack("q", keys_b), _unpack("I", docs_b)
+        assert len(keys) == len(ids) and list(keys) == sorted(keys)
+        posted.update(ids)
+        n += len(ids)
+    assert n == st.counts()["postings"]
+    st.close()
+    assert posted - dead == docs
 
 
 def test_crash_mid_add_keeps_committed_batches_and_rerun_completes(tmp_path):

@@ -258,8 +258,9 @@ def candidates(doc: Document, index: Index, limit: int) -> list[tuple[int, float
     votes: dict[int, float] = {}
     shared: Counter[int] = Counter()
     total = 0.0
+    found = index.postings_many(keys, max_df + 1)
     for key in keys:
-        rows = index.postings(key, max_df + 1)
+        rows = found.get(key, [])
         if len(rows) > max_df:
             continue  # "of the" at scale: in everything, means nothing
         # An unseen key counts in the denominator at full weight: a copy whose
