@@ -185,6 +185,30 @@ def test_crash_mid_add_keeps_committed_batches_and_rerun_completes(tmp_path):
     _consistent(path)
 
 
+def test_segments_merge_and_replaced_documents_drop_out(tmp_path):
+    from unspin.index import MERGE_FANOUT
+
+    path = tmp_path / "idx.db"
+    keys = INDEXED[: MERGE_FANOUT + 2]
+    with Index(path) as idx:
+        for k in keys:  # one segment per add: the 8th add merges them into one
+            idx.add([(k, TEXTS[k])])
+        assert idx.stats()["segments"] < MERGE_FANOUT
+        # Replace one document: the old rowid is dead, its postings no longer vote.
+        idx.add([(keys[0], TEXTS[HELD_OUT[0]])])
+        assert trace(TEXTS[HELD_OUT[0]], idx).matches[0].id == keys[0]
+        assert not trace(TEXTS[keys[0]], idx).found
+        for k in keys[1:]:
+            spun, _ = spin(TEXTS[k], seed=3)
+            assert trace(spun, idx).matches[0].id == k
+        before = idx.stats()["postings"]
+        for k in INDEXED[len(keys) : len(keys) + MERGE_FANOUT]:  # more merges
+            idx.add([(k, TEXTS[k])])
+        assert idx.stats()["segments"] < MERGE_FANOUT
+        assert idx.stats()["postings"] > before
+    _consistent(path)
+
+
 def test_corrupt_or_foreign_index_is_one_line_input_error(tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"this is not a database at all\n" * 10)
@@ -211,6 +235,20 @@ def test_corrupt_or_foreign_index_is_one_line_input_error(tmp_path):
         idx.storage.set_meta("version", "0")
     with pytest.raises(InputError, match="version 0"):
         Index(old)
+    # A version-2 file (postings as (key, doc) rows, no segments): the rebuild hint.
+    v2 = tmp_path / "v2.db"
+    db = sqlite3.connect(v2)
+    db.executescript(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT, hash TEXT, text TEXT);"
+        "CREATE TABLE postings (key INTEGER, doc INTEGER, PRIMARY KEY (key, doc)) WITHOUT ROWID;"
+        "INSERT INTO meta VALUES ('schema', 'unspin-index'), ('version', '2');"
+        "INSERT INTO docs VALUES (1, 'a', 'h', 'text');"
+    )
+    db.commit()
+    db.close()
+    with pytest.raises(InputError, match="version 2.*rebuild"):
+        Index(v2)
 
 
 def test_memory_storage_backend_behaves_like_sqlite():

@@ -584,7 +584,7 @@ class SQLiteStorage:
         db = self.db
         dead = self._dead()
         seg = self._new_segment(sum(s[2] for s in segs))
-        cb = _MERGE_CHUNK_BITS
+        cb = min(_MERGE_CHUNK_BITS, seg[1])  # a chunk holds whole output partitions
         total = 0
         for chunk in range(1 << cb):
             lo = (chunk << (64 - cb)) - _HALF  # the chunk's keys: [lo, hi)
