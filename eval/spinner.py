@@ -294,12 +294,55 @@ def load_mythes(path: Path = MYTHES_PATH) -> Dictionary:
     )
 
 
+HABIT_FILES = tuple(
+    Path(__file__).resolve().parents[1] / "src" / "unspin" / "data" / name
+    for name in ("habits.tsv", "phrases.tsv")
+)
+
+
+def load_habits() -> dict[str, list[str]]:
+    """unspin's own habit and phrase tables, turned around: original -> spun forms.
+
+    Spinning with them is circular for restore (it knows these tables), so a
+    "+habits" dictionary is for training and for a labelled upper bound, never
+    for the foreign-dictionary figures.
+    """
+    rows: dict[str, list[tuple[float, str]]] = {}
+    for path in HABIT_FILES:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line or line.startswith("#"):
+                continue
+            spun, original, prob = line.split("\t")
+            rows.setdefault(original, []).append((float(prob), spun))
+    return {o: [s for _, s in sorted(v, reverse=True)] for o, v in rows.items()}
+
+
+class HabitDictionary(Dictionary):
+    """A curated spinner: its habit table where it has one, a thesaurus elsewhere."""
+
+    def __init__(self, base: Dictionary, habits: dict[str, list[str]]) -> None:
+        super().__init__(f"{base.name}+habits", {})
+        self.base = base
+        self.habits = habits
+
+    def synonyms(self, lemma: str, upos: str | None = None) -> list[str]:
+        return self.habits.get(lemma) or self.base.synonyms(lemma, upos)
+
+    def __contains__(self, lemma: object) -> bool:
+        return lemma in self.habits or lemma in self.base
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.habits)
+
+
 LOADERS = {"moby": load_moby, "roget": load_roget, "mythes": load_mythes}
 
 
 @functools.cache
 def load_dictionary(name: str) -> Dictionary:
-    """Load (once per process) one of: moby, roget, mythes."""
+    """Load (once per process) one of: moby, roget, mythes, or NAME+habits."""
+    if name.endswith("+habits"):
+        return HabitDictionary(load_dictionary(name.removesuffix("+habits")), load_habits())
     try:
         return LOADERS[name]()
     except KeyError:

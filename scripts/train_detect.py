@@ -5,7 +5,8 @@
 Training text is ``corpus/own`` (written for the project, CC0), cut to several
 lengths (about one paragraph, 80, 150 and 300 words, and the full document),
 spun with the evaluation spinner (``eval/spinner.py``) with the Moby and MyThes
-dictionaries at rates 5-35 %, plus the clean cuts. Roget is kept out so it
+dictionaries at rates 5-35 % (half of the "sites" curated with unspin's habit
+and phrase tables), plus the clean cuts. Roget is kept out so it
 stays a foreign dictionary for evaluation, and the research corpora under
 /work/shared are never used.
 
@@ -16,9 +17,10 @@ regression, with the clean class weighted to balance the spun one.
 * The verdict threshold is the lowest one at which at most ``--fpr`` of the
   clean documents score as spun, measured out of fold (5 folds grouped by
   source text, so no text is scored by a model that saw it).
-* Screening applies the same model to a sample of each long document; its
-  threshold is the highest one at which no training document that the full
-  model calls spun would be dismissed, halved for margin.
+* Screening (no LM) counts the words whose static logit reaches ``tau`` plus
+  phrase-table hits; a long document is dismissed below 0.8 x the lowest share
+  of any training document the full model calls spun, and ``tau`` is the value
+  that dismisses the most clean documents under that rule.
 
 The main weights are fitted without listed phrases (detect's default has no
 ``--lexicon``, so they must not lean on one). The listed-phrase weight is then
@@ -37,7 +39,6 @@ import hashlib
 import json
 import multiprocessing as mp
 import random
-import re
 import sys
 import time
 import zlib
@@ -50,9 +51,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
 
-from spinner import SpinTable, Swap, load_dictionary, spin  # noqa: E402
+from spinner import SpinTable, load_dictionary, spin  # noqa: E402
 
 from unspin.detect import (  # noqa: E402
+    SCREEN_MIN_WORDS,
     SIGNALS,
     Detector,
     DetectParams,
@@ -62,16 +64,6 @@ from unspin.detect import (  # noqa: E402
 from unspin.text import Document  # noqa: E402
 
 CUT_WORDS = (40, 80, 150, 300)  # plus the full document
-# Phrase habits of real spinners (data/phrases.tsv, inverted to surface forms).
-# The evaluation spinner's thesauri never produce them, so half of the spun
-# training documents get them on top, each applicable original at the spin rate.
-HABITS = {
-    "year": "12 months", "one of": "certainly one of", "how to": "easy methods to",
-    "according to": "in accordance with", "including": "together with",
-    "came": "got here", "become": "grow to be", "became": "grew to become",
-    "government": "govt", "find": "search out", "but it": "but it surely",
-}
-_HABIT_RE = re.compile(r"\b(" + "|".join(sorted(HABITS, key=len, reverse=True)) + r")\b")
 CLEAN_WINDOWS = 3  # different windows per clean cut size
 FOLDS = 5
 LIST_SHARE = 10  # % of the simulated fingerprints kept in the listed-phrase list
@@ -117,8 +109,10 @@ def make_docs(texts, dicts, rates, seeds):
                     docs.append((ti, 0, 0.0, target or 0, "-", c, []))
         docs.append((ti, 0, 0.0, 0, "-", cut(text, None, rng), []))
     for name in dicts:
-        dictionary = load_dictionary(name)
-        tables = [SpinTable.build(dictionary, s) for s in seeds]  # one "site" per seed
+        # One "site" per seed; odd seeds are curated sites that use unspin's
+        # habit and phrase tables where they have an entry, as content farms do.
+        plain, curated = load_dictionary(name), load_dictionary(f"{name}+habits")
+        tables = [SpinTable.build(curated if s % 2 else plain, s) for s in seeds]
         for ti, text in enumerate(texts):
             rng = random.Random(zlib.crc32(f"{name}:{ti}".encode()))
             for target in (*CUT_WORDS, None):
@@ -126,41 +120,10 @@ def make_docs(texts, dicts, rates, seeds):
                 for ri, rate in enumerate(rates):
                     si = (ti + ri) % len(seeds)
                     seed = zlib.crc32(f"{name}:{ti}:{target}:{rate}".encode())
-                    res = spin(c, rate, dictionary, seed=seed, table=tables[si])
-                    spun, swaps = res.text, res.swaps
-                    if seed % 2:  # a site with phrase habits
-                        spun, swaps = add_habits(spun, swaps, rate, random.Random(seed))
-                    docs.append((ti, 1, rate, target or 0, name, spun, swaps))
+                    table = tables[si]
+                    res = spin(c, rate, table.dictionary, seed=seed, table=table)
+                    docs.append((ti, 1, rate, target or 0, name, res.text, res.swaps))
     return docs
-
-
-def add_habits(text: str, swaps: list[Swap], rate: float, rng: random.Random):
-    """Apply HABITS outside the spinner's swaps; returns the text and all swaps, shifted.
-
-    >>> add_habits("one of them came in a year", [], 1.0, random.Random(0))[0]
-    'certainly one of them got here in a 12 months'
-    """
-    edits = [
-        (m.start(), m.end(), HABITS[m.group()])
-        for m in _HABIT_RE.finditer(text)
-        if rng.random() < rate and not any(s.start < m.end() and m.start() < s.end for s in swaps)
-    ]
-    # Merge both edit lists in text order, shifting offsets as lengths change.
-    events = sorted(
-        [(s.start, s.end, None, s) for s in swaps] + [(a, b, r, None) for a, b, r in edits],
-        key=lambda e: e[0],
-    )
-    parts, pos, shift, out = [], 0, 0, []
-    for a, b, rep, sw in events:
-        if sw is not None:
-            out.append(Swap(a + shift, b + shift, sw.spun, sw.original))
-            continue
-        parts += [text[pos:a], rep]
-        out.append(Swap(a + shift, a + shift + len(rep), rep, text[a:b]))
-        shift += len(rep) - (b - a)
-        pos = b
-    parts.append(text[pos:])
-    return "".join(parts), out
 
 
 def fingerprints(docs) -> dict[tuple[str, ...], set[int]]:
@@ -237,15 +200,15 @@ def _init() -> None:
     _DET = Detector(params=DetectParams.untrained())
 
 
-def _measure(text: str) -> tuple[dict, dict | None, float, float]:
-    """Full signals, screening-sample signals (None: too short to sample), and timings."""
+def _measure(text: str) -> tuple[dict, list, float, float]:
+    """Full signals, screening scores (words, static logits, phrase hits), and timings."""
     assert _DET is not None
     t = time.perf_counter()
     full = _DET.measure(text).signals
     t_full = time.perf_counter() - t
     t = time.perf_counter()
-    sample = _DET.screen_signals(text)
-    return full, sample, time.perf_counter() - t, t_full
+    quick = list(_DET.quick_scores(text))
+    return full, quick, time.perf_counter() - t, t_full
 
 
 # -- fitting -----------------------------------------------------------------
@@ -345,12 +308,9 @@ def main(argv=None) -> int:
     secs = time.time() - t0
     n_words = sum(len(d[5].split()) for d in docs)
     t_full = sum(m[3] for m in measured)
-    sampled = [m for m in measured if m[1] is not None]
     print(f"measured {n_words} words in {secs:.0f}s on {args.jobs} processes "
-          f"(full {n_words / t_full:.0f} words/s per process); screening sample "
-          f"{len(sampled) / sum(m[2] for m in sampled):.1f} docs/s vs full "
-          f"{len(sampled) / sum(m[3] for m in sampled):.1f} docs/s on the "
-          f"{len(sampled)} long documents", file=sys.stderr)
+          f"(full {n_words / t_full:.0f} words/s per process; screening "
+          f"{n_words / sum(m[2] for m in measured):.0f} words/s, cold caches)", file=sys.stderr)
 
     LI = SIGNALS.index("listed_phrases")
     X = np.array([[m[0][s] for s in SIGNALS] for m in measured])
@@ -393,15 +353,21 @@ def main(argv=None) -> int:
     lc, _ = fit_logistic(np.log1p(hits)[:, None], y, w, offset=X @ coef + bias, bias=False)
     coef[LI] = float(lc[0])
 
-    # Screening: the same model on a sample of each long document. Dismiss
-    # below the highest threshold that keeps every flagged document, halved.
-    has = np.array([m[1] is not None for m in measured])
-    S = np.array([[(m[1] or m[0])[s] for s in SIGNALS] for m in measured])
-    S[:, LI] = 0.0
-    sample_p = predict(S, coef, bias)
+    # Screening: the share of words with a high static logit. For each
+    # candidate cut-off tau, dismiss below 0.8 x the lowest share of any long
+    # document the full model flags; keep the tau that dismisses most clean.
+    has = np.array([m[1][0] >= SCREEN_MIN_WORDS for m in measured])
     keep = has & flagged
-    screen_threshold = round(float(sample_p[keep].min()) / 2, 5) if keep.any() else 0.0
-    dismissed = has & (sample_p < screen_threshold)
+    all_logits = np.concatenate([np.array(m[1][1]) for m in measured if m[1][1]])
+    screen_threshold, screen_tau = 0.0, 0.0
+    dismissed = np.zeros(len(y), dtype=bool)
+    for tau in np.quantile(all_logits, np.linspace(0.5, 0.995, 40)):
+        share = np.array([Detector.quick_share(m[1], float(tau)) for m in measured])
+        cut_off = 0.8 * float(share[keep].min()) if keep.any() else 0.0
+        gone = has & (share < cut_off)
+        if gone[(y == 0) & has].mean() > dismissed[(y == 0) & has].mean():
+            screen_threshold, screen_tau = round(cut_off, 5), round(float(tau), 4)
+            dismissed = gone
 
     # Report.
     rates = np.array([d[2] for d in docs])
@@ -421,7 +387,8 @@ def main(argv=None) -> int:
     print(f"listed phrases: {LIST_SHARE}% of {len(fingerprints(docs))} fingerprints; mean hits "
           f"clean {hits[y == 0].mean():.2f}, spun {hits[y == 1].mean():.2f}", file=sys.stderr)
     lc_ = (y == 0) & has
-    print(f"screen threshold {screen_threshold}: dismisses {dismissed[lc_].mean():.1%} of long "
+    print(f"screen tau {screen_tau}, threshold {screen_threshold}: dismisses "
+          f"{dismissed[lc_].mean():.1%} of long "
           f"clean, {dismissed[(y == 1) & has].mean():.1%} of long spun, "
           f"{(dismissed & flagged).sum()} flagged", file=sys.stderr)
     for s, c in zip(SIGNALS, coef, strict=True):
@@ -432,6 +399,7 @@ def main(argv=None) -> int:
         bias=bias,
         threshold=threshold,
         screen_threshold=screen_threshold,
+        screen_tau=screen_tau,
         restore_model=digest,
     )
     out = params.to_json(

@@ -3,9 +3,11 @@
     python scripts/train_restore.py            # writes src/unspin/data/model.json
 
 Training text is ``corpus/own`` (written for the project, CC0). It is spun
-with the evaluation spinner (``eval/spinner.py``) using the Moby and MyThes
-dictionaries at several rates; Roget is kept out of training so that it stays
-a foreign dictionary for evaluation, and the research corpora are never used.
+with the evaluation spinner (``eval/spinner.py``) at several rates, as two
+curated "sites": each uses unspin's habit and phrase tables where they have an
+entry and a thesaurus (Moby, MyThes) elsewhere, as content-farm spinners do.
+Roget is kept out of training so that it stays a foreign dictionary for
+evaluation, and the research corpora are never used.
 
 The model is a conditional logit over {keep} ∪ candidates of each span: the
 label is the candidate equal to the true original when the span is exactly a
@@ -14,7 +16,8 @@ swap, else "keep" (a swap whose original is not among the candidates is also
 with the true spin rate as the document prior, then with the EM estimate that
 inference will see. The confidence threshold is then chosen as the lowest
 value at which the unspun training documents get at most 0.5 changes per 1000
-words.
+words and the spun ones at most 1.5 changes per 1000 words the spinner left
+alone.
 """
 
 from __future__ import annotations
@@ -22,8 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
-import re
 import sys
 import time
 from dataclasses import replace
@@ -34,50 +35,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
 
-from spinner import SpinTable, Swap, load_dictionary, spin  # noqa: E402
+from spinner import SpinTable, load_dictionary, spin  # noqa: E402
 
 from unspin.restore import FEATURES, Params, Restorer, score_spans  # noqa: E402
 from unspin.text import Document  # noqa: E402
 
 K = 40  # candidates kept per span while training
-
-# Real dictionary spinners also emit fixed phrase artefacts that no thesaurus
-# lists (shared/notes/spinners.md); the thesaurus-driven evaluation spinner
-# does not, so training spins get them added, or the model would learn that
-# phrase-table candidates never come true.
-ARTEFACTS = [
-    ("year", "12 months"), ("one of", "certainly one of"), ("how to", "easy methods to"),
-    ("came", "got here"), ("became", "grew to become"), ("according to", "in accordance with"),
-    ("including", "together with"), ("but it", "but it surely"), ("and they", "they usually"),
-    ("find", "search out"), ("government", "govt"), ("first", "very first"),
-]
-_ARTEFACT_RE = re.compile(r"\b(" + "|".join(re.escape(o) for o, _ in ARTEFACTS) + r")\b")
-_ARTEFACT = dict(ARTEFACTS)
-
-
-def inject_artefacts(text: str, swaps: list, rng: random.Random, p: float) -> tuple[str, list]:
-    """Apply phrase artefacts outside existing swaps, shifting swap offsets."""
-    busy = [(s.start, s.end) for s in swaps]
-    out, new_swaps, pos, shift = [], [], 0, 0
-    pending = sorted(swaps, key=lambda s: s.start)
-    for m in _ARTEFACT_RE.finditer(text):
-        if rng.random() > p or any(a < m.end() and m.start() < b for a, b in busy):
-            continue
-        while pending and pending[0].start < m.start():
-            s = pending.pop(0)
-            new_swaps.append(Swap(s.start + shift, s.end + shift, s.spun, s.original))
-        spun = _ARTEFACT[m.group()]
-        out.append(text[pos : m.start()])
-        start = m.start() + shift
-        out.append(spun)
-        new_swaps.append(Swap(start, start + len(spun), spun, m.group()))
-        shift += len(spun) - len(m.group())
-        pos = m.end()
-    out.append(text[pos:])
-    for s in pending:
-        new_swaps.append(Swap(s.start + shift, s.end + shift, s.spun, s.original))
-    return "".join(out), new_swaps
-
 
 def build_examples(restorer: Restorer, texts, dicts, rates, seeds):
     """Yield (doc_id, features[n,K,F], mask[n,K], label[n], true_rate, spans, words)."""
@@ -94,8 +57,7 @@ def build_examples(restorer: Restorer, texts, dicts, rates, seeds):
                         spun, swaps = text, []
                     else:
                         res = spin(text, rate, dictionary, seed=seed * 1000 + ti, table=table)
-                        rng = random.Random(seed * 7919 + ti)
-                        spun, swaps = inject_artefacts(res.text, list(res.swaps), rng, 0.5)
+                        spun, swaps = res.text, list(res.swaps)
                     docs.append((spun, swaps, rate))
     out = []
     for spun, swaps, rate in docs:
@@ -235,10 +197,13 @@ def evaluate(examples, restorer: Restorer, threshold: float):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--texts", type=Path, default=ROOT / "corpus" / "own")
-    ap.add_argument("--dicts", nargs="+", default=["moby", "mythes"])
+    ap.add_argument("--dicts", nargs="+", default=["moby+habits", "mythes+habits"])
     ap.add_argument("--rates", nargs="+", type=float, default=[0.0, 0.1, 0.2, 0.3])
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--clean-target", type=float, default=0.5, help="changes per 1000 words")
+    ap.add_argument(
+        "--damage-target", type=float, default=1.5, help="per 1000 untouched words of spun text"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "unspin" / "data" / "model.json")
     args = ap.parse_args(argv)
 
@@ -269,10 +234,12 @@ def main(argv=None) -> int:
     rescore(examples, params)
     restorer.p = params
 
+    # Precision first: the lowest threshold that keeps both unspun documents
+    # and the untouched words of spun ones (almost) unchanged.
     threshold = 0.99
     for th in np.arange(0.05, 0.991, 0.01):
         m = evaluate(examples, restorer, float(th))
-        if m["clean_per_1000"] <= args.clean_target:
+        if m["clean_per_1000"] <= args.clean_target and m["damage_per_1000"] <= args.damage_target:
             threshold = round(float(th), 2)
             break
     metrics = evaluate(examples, restorer, threshold)

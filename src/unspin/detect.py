@@ -17,8 +17,11 @@ the project's own prose):
   looks more "spun" than the quotes;
 * document length, which decides how far the rate estimate can be trusted.
 
-``Detector.screen`` is the cheap path for long documents: the same model on
-a sample of whole paragraphs, dismissing only what is clearly clean.
+``Detector.screen`` is the cheap path for crawls: no language model at all,
+only the share of words that restore's lexicon marks as likely spinner output
+(a cached, context-free logit per word form) and of phrase-table artefacts.
+Long documents well below the level any spun training document reached are
+dismissed as clean; everything else gets the full analysis.
 
 >>> d = detect("The council instructed reporters that the brand new bridge would open "
 ...            "this 12 months, certainly one of three initiatives delayed by an replace.")
@@ -36,12 +39,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 
-from .restore import FEATURES, Restorer, Span, default_restorer, score_spans
-from .text import Document, match_case
+from .restore import FEATURES, STOPWORDS, Restorer, Span, default_restorer, score_spans
+from .text import Document, check_text, match_case
 
 # The detect model's inputs, in weight order (see measure()).
 SIGNALS = (
@@ -54,8 +58,10 @@ SIGNALS = (
     "log_words",  # ln(words)
     "rate_x_length",  # rate_logit * (ln(words) - ln(200)): trust the rate more when long
 )
-SCREEN_WORDS = 150  # the screening pass reads about this many words, spread over the text
+SCREEN_MIN_WORDS = 150  # shorter texts always get the full analysis
+_QUICK_WORD = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?")
 
+_MISSING = object()
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
 FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
 MIN_QUOTE_SPANS = 3  # spans needed on each side for the quote contrast
@@ -88,8 +94,8 @@ class DetectParams:
     weights: tuple[float, ...]
     bias: float
     threshold: float  # P(spun) at or above which the verdict is "spun"
-    screen_threshold: float = 0.0  # dismiss when P(spun) of the sample is below (0: never)
-    screen_words: int = SCREEN_WORDS
+    screen_threshold: float = 0.0  # dismiss below this suspicious-word share (0: never)
+    screen_tau: float = 0.0  # a word is suspicious when its static logit reaches this
     restore_model: str = ""  # model_digest() of the restore model trained against
 
     @classmethod
@@ -105,7 +111,7 @@ class DetectParams:
             bias=d["bias"],
             threshold=d["threshold"],
             screen_threshold=d["screen"]["threshold"],
-            screen_words=d["screen"].get("words", SCREEN_WORDS),
+            screen_tau=d["screen"].get("tau", 0.0),
             restore_model=d.get("restore_model", ""),
         )
 
@@ -114,7 +120,7 @@ class DetectParams:
             "weights": {s: round(w, 5) for s, w in zip(SIGNALS, self.weights, strict=True)},
             "bias": round(self.bias, 5),
             "threshold": self.threshold,
-            "screen": {"threshold": self.screen_threshold, "words": self.screen_words},
+            "screen": {"threshold": self.screen_threshold, "tau": self.screen_tau},
             "restore_model": self.restore_model,
             **extra,
         }
@@ -217,6 +223,12 @@ class Detector:
             if key not in self.listed or prob > self.listed[key][1]:
                 self.listed[key] = (e.original, prob)
         self._listed_max = max((len(k) for k in self.listed), default=0)
+        # Screening caches: static logit per word form, multiword table entries.
+        self._static: dict[str, float | None] = {}
+        self._phrases = {
+            tuple(spun.split()) for spun, _ in self.r.lex.table_entries() if " " in spun
+        }
+        self._phrase_heads = {k[0] for k in self._phrases}
 
     @property
     def stale(self) -> bool:
@@ -264,35 +276,65 @@ class Detector:
         z = self.p.bias + sum(w * signals[s] for s, w in zip(SIGNALS, self.p.weights, strict=True))
         return _sigmoid(z)
 
-    def screen_signals(self, text: str) -> dict[str, float] | None:
-        """Signals of a sample of ``text`` (whole paragraphs); None if it is short anyway."""
-        doc = self.document(text)
-        sample = sample_text(doc, self.p.screen_words)
-        if sample is None:
-            return None
-        return self._measure(Document.from_text(sample), self.r).signals
+    def quick_scores(self, text: str) -> tuple[int, list[float], int]:
+        """Words, static logits of the suspicious-looking ones, and phrase-table hits.
+
+        The screening path's only work: a regex split, dictionary lookups
+        cached per word form, and a scan for multiword table entries.
+        """
+        words = _QUICK_WORD.findall(text)
+        lower = [w.lower() for w in words]
+        cache = self._static
+        logits = []
+        for w, low in zip(words, lower, strict=True):
+            if w is not low and w != low:
+                continue  # capitalised: names are immutable, sentence starts are few
+            s = cache.get(low, _MISSING)
+            if s is _MISSING:
+                s = cache[low] = self.r.static_suspicion(low)
+            if s is not None:
+                logits.append(s)
+        hits = 0
+        heads = self._phrase_heads
+        for k, w in enumerate(lower):
+            if w in heads:
+                for n in (2, 3):
+                    if tuple(lower[k : k + n]) in self._phrases:
+                        hits += 1
+                        break
+        return len(words), logits, hits
+
+    @staticmethod
+    def quick_share(scores: tuple[int, list[float], int], tau: float) -> float:
+        n, logits, hits = scores
+        return (sum(1 for s in logits if s >= tau) + hits) / max(n, 1)
 
     def screen(self, text: str) -> float | None:
-        """P(spun) of a sample if the document is clearly clean, else None.
+        """The suspicious-word share if the document is clearly clean, else None.
 
-        None means "run the full analysis": the text is short (a sample would
-        save nothing) or the sample is not clearly clean. The threshold was set
-        in training so that no document the full model calls spun is dismissed.
+        None means "run the full analysis": the text is short, or not clearly
+        clean. The cut-off was set in training below every document the full
+        model calls spun, with a margin.
         """
         if self.p.screen_threshold <= 0:
             return None
-        sig = self.screen_signals(text)
-        if sig is None:
+        check_text(text)
+        scores = self.quick_scores(text)
+        if scores[0] < SCREEN_MIN_WORDS:
             return None
-        p = self.probability(sig)
-        return p if p < self.p.screen_threshold else None
+        # Text that may not be English goes the full way, to its one-line error.
+        if sum(1 for w in _QUICK_WORD.findall(text[:2000]) if w.lower() in STOPWORDS) < 20:
+            return None
+        share = self.quick_share(scores, self.p.screen_tau)
+        return share if share < self.p.screen_threshold else None
 
     def detect(self, text: str, screen: bool = False) -> Detection:
         if screen:
-            p = self.screen(text)
-            if p is not None:
-                return Detection(min(p, self.p.threshold), "clean", [],
-                                 {"screened": True, "screen_probability": round(p, 4)})
+            share = self.screen(text)
+            if share is not None:
+                # No probability was computed; report a clean one below the verdict line.
+                return Detection(0.0, "clean", [],
+                                 {"screened": True, "suspicious_share": round(share, 4)})
         ev = self.measure(text)
         p = self.probability(ev.signals)
         verdict = "spun" if p >= self.p.threshold else "clean"
@@ -345,31 +387,6 @@ class Detector:
                 add(s.i, s.j, "likely_swap", s.posterior, _suggest(doc, s))
         out.sort(key=lambda f: (f.start, f.end))
         return out
-
-
-def sample_text(doc: Document, budget: int) -> str | None:
-    """About ``budget`` words of whole paragraphs spread evenly over ``doc`` (None: all).
-
-    Whole paragraphs keep quotes and sentence starts intact for the analysis.
-
-    >>> doc = Document.from_text("\\n\\n".join(f"para {k} has four" for k in range(6)))
-    >>> sample_text(doc, 8)
-    'para 0 has four\\n\\npara 3 has four'
-    """
-    if doc.n_words <= budget * 1.5:
-        return None
-    body = doc.text[doc.body_start :]
-    paras = [p for p in body.split("\n") if p.strip()]
-    if len(paras) < 2:
-        # One long paragraph: a run of whole sentences from its start.
-        cut = 0
-        for t in doc.words:
-            if t.sentence_start and t.start > doc.body_start and cut >= budget:
-                return doc.text[doc.body_start : t.start]
-            cut += 1
-        return None
-    stride = math.ceil(doc.n_words / budget)
-    return "\n\n".join(paras[::stride])
 
 
 def find_phrases(

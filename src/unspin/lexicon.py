@@ -8,7 +8,8 @@ observed word's inflection.
 
 Extra tables share one shape, :class:`Entry` (observed → original with a
 channel probability): the project's phrase-artefact table
-(``data/phrases.tsv``) and any ``--lexicon`` file a user or ``unspin learn``
+(``data/phrases.tsv``), its table of spinners' word-level habits
+(``data/habits.tsv``) and any ``--lexicon`` file a user or ``unspin learn``
 supplies.
 
 >>> lex = Lexicon.default()
@@ -37,7 +38,9 @@ from .text import InputError
 @dataclass(frozen=True, slots=True)
 class Entry:
     original: str  # lemma-level unless the source table says otherwise
-    source: str  # m (Moby), w (WordNet synset), r (WordNet relation), p (phrase table), u (user)
+    # m (Moby), w (WordNet synset), r (WordNet relation), p (phrase table),
+    # h (habit table), u (user or learned table)
+    source: str
     # Channel log-probability that a spinner writes the observed form for this
     # original; None means "estimate from the thesaurus fan-out".
     channel: float | None = None
@@ -68,8 +71,11 @@ class Lexicon:
     def default(cls) -> Lexicon:
         lex = cls()
         lex._load_thesaurus(resources.files("unspin") / "data" / "lexicon.tsv.gz")
-        with (resources.files("unspin") / "data" / "phrases.tsv").open(encoding="utf-8") as f:
+        data = resources.files("unspin") / "data"
+        with (data / "phrases.tsv").open(encoding="utf-8") as f:
             lex.add_table(_read_tsv(f), source="p")
+        with (data / "habits.tsv").open(encoding="utf-8") as f:
+            lex.add_table(_read_tsv(f), source="h")
         return lex
 
     def _load_thesaurus(self, path) -> None:

@@ -157,8 +157,8 @@ class Candidate:
         return ev
 
 
-_SOURCE_NAMES = {"p": "phrase table", "u": "user table", "m": "moby", "w": "wordnet",
-                 "r": "wordnet-relation"}
+_SOURCE_NAMES = {"p": "phrase table", "h": "habit table", "u": "user table", "m": "moby",
+                 "w": "wordnet", "r": "wordnet-relation"}
 
 
 @dataclass
@@ -183,6 +183,10 @@ STOPWORDS = frozenset(
     isn't aren't wasn't weren't didn't doesn't don't can't won't wouldn't couldn't
     one two three four five six seven eight nine ten said says say mr mrs ms dr""".split()
 )
+# Candidates made only of these get the cand_function feature ("come" -> "be"
+# is thesaurus noise). Reporting verbs are never spun *from* (STOPWORDS) but
+# are the commonest originals of all ("stated" -> "said"), so they are not here.
+FUNCTION_WORDS = STOPWORDS - {"said", "says", "say", "mr", "mrs", "ms", "dr"}
 _VOWEL_SOUND_EXCEPTIONS = ("hour", "honest", "honor", "honour", "heir")
 _CONSONANT_SOUND_EXCEPTIONS = ("uni", "use", "usu", "uti", "eu", "one", "once", "ur")
 
@@ -306,6 +310,16 @@ class Restorer:
         scored = self._score(doc, cur, i, j, norms, cands)
         return Span(i, j, scored) if scored else None
 
+    def static_suspicion(self, word: str) -> float | None:
+        """The best context-free logit of any candidate for a lowercase word (None: none).
+
+        Detect's screening path uses it: no LM call, cached per form.
+        """
+        if word in STOPWORDS or len(word) < 3:
+            return None
+        cands = self._candidates((word,))
+        return max(c[3] for c in cands) if cands else None
+
     def _candidates(self, norms: tuple[str, ...]):
         """(LM words, entry, static features, static logit) per candidate; cached."""
         got = self._cands.get(norms)
@@ -359,7 +373,7 @@ class Restorer:
                 1.0 if table else 0.0,
                 0.0 if table else float(len(e.source)),
                 max(-3.0, min(3.0, zipf - obs_zipf)),
-                1.0 if all(x in STOPWORDS for x in words) else 0.0,
+                1.0 if all(x in FUNCTION_WORDS for x in words) else 0.0,
                 0.0,  # article, set in context
                 0.0,  # in_quote, set in context
                 float(max(0, len(obs) - len(words))),
