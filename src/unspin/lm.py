@@ -35,6 +35,10 @@ class LanguageModel:
         self._cache: dict[tuple[str, ...], float] = {}
         self._known: dict[str, bool] = {}
         self._unk = self._prob(["qzxvunknownword"])
+        # Memoised sequence_logprob terms: by raw (w, h1, h2), and in columns.
+        self._memo: dict[tuple[str, str | None, str | None], float] = {}
+        self._columns: dict[tuple[int, str | None, str | None], _Column] = {}
+        self._memo_size = 0
 
     @classmethod
     @cache
@@ -63,6 +67,63 @@ class LanguageModel:
             v = self._cache[key] = self._prob(list(key)) * _LOG_UNIT
         return v
 
+    def _logprob_uncached(self, word: str, h1: str | None, h2: str | None) -> float:
+        # logprob() without its cache: the columns below are the cache.
+        if not self.known(word):
+            return OOV_LOGPROB
+        key = [word, h1, h2] if h1 is not None and h2 is not None else [word, h1] if h1 else [word]
+        return self._prob(key) * _LOG_UNIT
+
+    def _cut(self, h1: str | None, h2: str | None) -> tuple[str | None, str | None]:
+        """The history :meth:`sequence_logprob` uses: unknown words cut it."""
+        if h1 is not None and h1 != BOS and not self.known(h1):
+            return None, None
+        if h2 is not None and h2 != BOS and not self.known(h2):
+            h2 = None
+        return h1, h2
+
+    def position_logprob(self, w: str, h1: str | None, h2: str | None) -> float:
+        """One term of :meth:`sequence_logprob`: ``w`` after ``h2 h1`` as they stand.
+
+        ``h2`` must already be None when ``h1`` is None or BOS.
+        """
+        h1, h2 = self._cut(h1, h2)
+        return self._logprob_uncached(w, h1, h2)
+
+    # Memoised positions. Restore scores up to 40 candidates in one context, so
+    # two of (w, h1, h2) are fixed per span and the candidate fills the third:
+    # ``column[candidate]`` is then a single dict lookup, no Python call.
+    def column_w(self, h1: str | None, h2: str | None) -> _Column:
+        """position_logprob(w, h1, h2) for any ``w`` (``h2`` None if ``h1`` is None/BOS)."""
+        col = self._columns.get((0, h1, h2))
+        if col is None:
+            c1, c2 = self._cut(h1, h2)  # the history is fixed: cut it once
+            col = self._new_column((0, h1, h2), c1, c2)
+        return col
+
+    def column_h1(self, w: str, h2: str | None) -> _Column:
+        """position_logprob(w, h1, h2) for any real word ``h1`` (not None or BOS)."""
+        col = self._columns.get((1, w, h2))
+        return self._new_column((1, w, h2), w, h2) if col is None else col
+
+    def column_h2(self, w: str, h1: str) -> _Column:
+        """position_logprob(w, h1, h2) for any ``h2``; ``h1`` is a real word."""
+        col = self._columns.get((2, w, h1))
+        return self._new_column((2, w, h1), w, h1) if col is None else col
+
+    def _new_column(self, key: tuple[int, str | None, str | None], a, b) -> _Column:
+        self._grow()
+        col = self._columns[key] = _Column(self, key[0], a, b)
+        return col
+
+    def _grow(self) -> None:
+        # One bound for all memoised positions, like logprob's cache: a long
+        # run must not grow without limit (values are recomputed exactly).
+        if self._memo_size > 1_500_000:
+            self._columns.clear()
+            self._memo.clear()
+            self._memo_size = 0
+
     def zipf(self, words: tuple[str, ...] | list[str]) -> float:
         """Zipf-scale frequency (log10 per billion) of the rarest word of ``words``.
 
@@ -80,6 +141,7 @@ class LanguageModel:
         A history word the LM does not know also cuts it.
         """
         end = len(words) if end is None else end
+        memo = self._memo
         total = 0.0
         for i in range(start, end):
             w = words[i]
@@ -87,9 +149,32 @@ class LanguageModel:
                 continue
             h1 = words[i - 1] if i >= 1 else None
             h2 = words[i - 2] if i >= 2 and h1 not in (None, BOS) else None
-            if h1 is not None and h1 != BOS and not self.known(h1):
-                h1 = h2 = None
-            if h2 is not None and h2 != BOS and not self.known(h2):
-                h2 = None
-            total += self.logprob(w, h1, h2)
+            v = memo.get((w, h1, h2))
+            if v is None:
+                self._grow()
+                v = memo[w, h1, h2] = self.position_logprob(w, h1, h2)
+                self._memo_size += 1
+            total += v
         return total
+
+
+class _Column(dict):
+    """One window position with two of (w, h1, h2) fixed, memoised by the third."""
+
+    __slots__ = ("_lm", "_slot", "_a", "_b")
+
+    def __init__(self, lm: LanguageModel, slot: int, a: str | None, b: str | None) -> None:
+        super().__init__()
+        self._lm, self._slot, self._a, self._b = lm, slot, a, b
+
+    def __missing__(self, x: str) -> float:
+        lm, a, b = self._lm, self._a, self._b
+        if self._slot == 0:
+            v = lm._logprob_uncached(x, a, b)  # a, b: the history, already cut
+        elif self._slot == 1:
+            v = lm.position_logprob(a, x, b)  # type: ignore[arg-type]
+        else:
+            v = lm.position_logprob(a, b, x)  # type: ignore[arg-type]
+        self[x] = v
+        lm._memo_size += 1
+        return v

@@ -389,9 +389,27 @@ class Restorer:
         article = _article_before(doc, i)
         obs_an = takes_an(obs[0]) if article is not None else False
         in_quote = 1.0 if doc.words[i].in_quote else 0.0
+        # A one-word candidate c touches at most three window positions:
+        # c | h1 h2, right[0] | c h1, right[1] | right[0] c. With the context
+        # fixed, each is one lookup in a memoised column; summed in the same
+        # order as sequence_logprob, so the floats are identical.
+        h1 = left[-1]
+        at_c = lm.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
+        at_r0 = lm.column_h1(right[0], h1) if right else None
+        at_r1 = lm.column_h2(right[1], right[0]) if len(right) == 2 else None
         scored = []
         for words, e, f, static in cands:
-            gain = lm.sequence_logprob([*left, *words, *right], nl) - base
+            if len(words) != 1:
+                lp = lm.sequence_logprob([*left, *words, *right], nl)
+            elif at_r1 is not None:
+                c = words[0]
+                lp = at_c[c] + at_r0[c] + at_r1[c]  # type: ignore[index]
+            elif at_r0 is not None:
+                c = words[0]
+                lp = at_c[c] + at_r0[c]
+            else:
+                lp = at_c[words[0]]
+            gain = lp - base
             art = 0.0
             if article is not None:
                 c_an = takes_an(words[0])
