@@ -34,6 +34,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from importlib import resources
+from operator import mul
 
 from .lexicon import Entry, Lexicon
 from .lm import BOS, LanguageModel
@@ -213,6 +214,7 @@ class Restorer:
         self.lex = lexicon or Lexicon.default()
         self.lm = lm or LanguageModel.default()
         self._cands: dict[tuple[str, ...], list] = {}
+        self._forms: dict[str, tuple[str, tuple[str, ...] | None, float]] = {}
         self.p = params or Params.load()
 
     @property
@@ -314,8 +316,8 @@ class Restorer:
         found: dict[str, Entry] = {}
         key = " ".join(norms)
         if len(norms) > 1 and not self.lex.has(key) and not _could_inflect(self.lex, norms):
-            self._cands[norms] = []
-            return []
+            self._cands[norms] = _NO_CANDIDATES
+            return _NO_CANDIDATES
         for e in self.lex.lookup(key):
             found.setdefault(e.original, e)
         head, rest = norms[0], norms[1:]
@@ -330,14 +332,17 @@ class Restorer:
         found.pop(key, None)
         # A spelling variant (subsidised/subsidized) is never a spinner's swap.
         variant = _spelling_key(key)
-        for form, e in list(found.items()):
-            if _spelling_key(form) == variant or (e.channel is None and _abbreviates(key, form)):
-                del found[form]
+        short = len(key) <= 4  # else key abbreviates nothing
         ranked = []
+        forms = self._forms
         for form, e in found.items():
-            words = tuple(form.split())
-            if all(self.lm.known(w) for w in words):
-                ranked.append((words, e, self.lm.zipf(words)))
+            info = forms.get(form)
+            if info is None:
+                info = forms[form] = self._form_info(form)
+            if info[0] == variant or (short and e.channel is None and _abbreviates(key, form)):
+                continue
+            if info[1] is not None:
+                ranked.append((info[1], e, info[2]))
         # Keep table entries and the most frequent originals: spinners start
         # from common words.
         ranked.sort(key=lambda c: (c[1].channel is None, -c[2]))
@@ -348,7 +353,8 @@ class Restorer:
         obs = tuple(x for n in norms for x in n.split())
         obs_zipf = self.lm.zipf(obs)
         obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
-        w = self.p.weights
+        p = self.p
+        w = p.weights
         out = []
         for words, e, zipf in ranked:
             table = e.channel is not None
@@ -369,12 +375,25 @@ class Restorer:
                 0.0,  # obs_logprob, set in context
                 0.0,  # gain_margin, set in context
             )
-            static = self.p.bias + sum(a * b for a, b in zip(w, f, strict=True))
+            # map(mul) feeds sum() the same products in the same order.
+            static = p.bias + sum(map(mul, w, f))
             out.append((words, e, f, static))
         if len(self._cands) > 200_000:
             self._cands.clear()
-        self._cands[norms] = out
+        if len(forms) > 300_000:
+            forms.clear()
+        self._cands[norms] = out or _NO_CANDIDATES
         return out
+
+    def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float]:
+        """(spelling key, LM words or None if the LM lacks one, zipf) of a candidate.
+
+        Cached: the same originals turn up for many observed forms.
+        """
+        words = tuple(form.split())
+        if not all(self.lm.known(x) for x in words):
+            return _spelling_key(form), None, 0.0
+        return _spelling_key(form), words, self.lm.zipf(words)
 
     def _score(self, doc, cur, i, j, norms, cands) -> list[Candidate]:
         lm = self.lm
@@ -389,52 +408,30 @@ class Restorer:
         article = _article_before(doc, i)
         obs_an = takes_an(obs[0]) if article is not None else False
         in_quote = 1.0 if doc.words[i].in_quote else 0.0
-        # A one-word candidate c touches at most three window positions:
-        # c | h1 h2, right[0] | c h1, right[1] | right[0] c. With the context
-        # fixed, each is one lookup in a memoised column; summed in the same
-        # order as sequence_logprob, so the floats are identical.
-        h1 = left[-1]
-        at_c = lm.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
-        at_r0 = lm.column_h1(right[0], h1) if right else None
-        at_r1 = lm.column_h2(right[1], right[0]) if len(right) == 2 else None
-        scored = []
-        for words, e, f, static in cands:
-            if len(words) != 1:
-                lp = lm.sequence_logprob([*left, *words, *right], nl)
-            elif at_r1 is not None:
-                c = words[0]
-                lp = at_c[c] + at_r0[c] + at_r1[c]  # type: ignore[index]
-            elif at_r0 is not None:
-                c = words[0]
-                lp = at_c[c] + at_r0[c]
-            else:
-                lp = at_c[words[0]]
-            gain = lp - base
-            art = 0.0
-            if article is not None:
-                c_an = takes_an(words[0])
-                if c_an != obs_an:
-                    # The spinner never repairs a/an: agreement with the
-                    # candidate only is evidence of a swap.
-                    art = 1.0 if c_an == (article == "an") else -1.0
-            logit = (
-                static + w_gain * gain + w_art * art + w_quote * in_quote + w_base * base_f
-            )
-            scored.append([logit, gain, art, words, e, f])
-        # How far each candidate's fluency stands above its best rival.
-        gains = sorted((t[1] for t in scored), reverse=True)
-        top, second = gains[0], gains[1] if len(gains) > 1 else gains[0] - 5.0
-        for t in scored:
-            margin = t[1] - (second if t[1] == top else top)
-            t.append(margin)
-            t[0] += w_margin * margin
-        scored.sort(key=lambda t: -t[0])
-        return [
-            Candidate(
-                words, e.source, (gain, *f[1:7], art, in_quote, *f[9:13], base_f, margin), logit
-            )
-            for logit, gain, art, words, e, f, margin in scored[: self.p.max_kept]
+        lps = _window_logprobs(lm, left, right, [c[0] for c in cands])
+        gains = [lp - base for lp in lps]
+        # The logit's sum, term by term in the original order (floats are not
+        # associative, so the per-span constant terms are not folded first).
+        g_terms = [w_gain * g for g in gains]
+        arts = _articles(article, obs_an, cands)
+        q_term, b_term = w_quote * in_quote, w_base * base_f
+        logits = [
+            c[3] + g + w_art * art + q_term + b_term
+            for c, g, art in zip(cands, g_terms, arts, strict=True)
         ]
+        # How far each candidate's fluency stands above its best rival.
+        ranked = sorted(gains, reverse=True)
+        top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
+        margins = [g - (second if g == top else top) for g in gains]
+        logits = [x + w_margin * m for x, m in zip(logits, margins, strict=True)]
+        # Stable, like sorting by -logit: ties keep the candidates' order.
+        order = sorted(range(len(cands)), key=logits.__getitem__, reverse=True)
+        out = []
+        for k in order[: self.p.max_kept]:
+            words, e, f, _ = cands[k]
+            feats = (gains[k], *f[1:7], arts[k], in_quote, *f[9:13], base_f, margins[k])
+            out.append(Candidate(words, e.source, feats, logits[k]))
+        return out
 
     # -- the document prior -------------------------------------------------
     def estimate_rate(self, spans: list[Span]) -> float:
@@ -479,6 +476,10 @@ class Restorer:
         return [c for c in changes if c is not None]
 
 
+# One shared, immutable "nothing": most observed forms have no candidate, and
+# an empty list apiece would cost memory and garbage-collector time.
+_NO_CANDIDATES: tuple = ()
+
 _SPELLING = (("isation", "ization"), ("ise", "ize"), ("yse", "yze"), ("our", "or"),
              ("tre", "ter"), ("ll", "l"), ("ae", "e"), ("oe", "e"), ("-", " "))
 
@@ -507,6 +508,45 @@ def _abbreviates(short: str, long: str) -> bool:
         return False
     rest = iter(long)
     return all(ch in rest for ch in short)
+
+
+def _window_logprobs(lm: LanguageModel, left, right, cands: list[tuple[str, ...]]) -> list[float]:
+    """lm.sequence_logprob([*left, *c, *right], len(left)) for each candidate ``c``.
+
+    A one-word candidate c touches at most three window positions: c | h1 h2,
+    right[0] | c h1 and right[1] | right[0] c. With the context fixed, each is
+    one lookup in a memoised column, summed in sequence_logprob's order, so
+    the floats are identical. Longer candidates take the general path.
+    """
+    nl = len(left)
+    h1 = left[-1]
+    at_c = lm.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
+
+    def general(words: tuple[str, ...]) -> float:
+        return lm.sequence_logprob([*left, *words, *right], nl)
+
+    if len(right) == 2:
+        at_r0, at_r1 = lm.column_h1(right[0], h1), lm.column_h2(right[1], right[0])
+        return [
+            at_c[w[0]] + at_r0[w[0]] + at_r1[w[0]] if len(w) == 1 else general(w) for w in cands
+        ]
+    if right:
+        at_r0 = lm.column_h1(right[0], h1)
+        return [at_c[w[0]] + at_r0[w[0]] if len(w) == 1 else general(w) for w in cands]
+    return [at_c[w[0]] if len(w) == 1 else general(w) for w in cands]
+
+
+def _articles(article: str | None, obs_an: bool, cands) -> list[float]:
+    """The article feature per candidate: +1 if a/an agrees with it only, -1 if not."""
+    if article is None:
+        return [0.0] * len(cands)
+    out = []
+    for c in cands:
+        c_an = takes_an(c[0][0])
+        # The spinner never repairs a/an: agreement with the candidate
+        # only is evidence of a swap.
+        out.append(0.0 if c_an == obs_an else 1.0 if c_an == (article == "an") else -1.0)
+    return out
 
 
 def _could_inflect(lex: Lexicon, norms: tuple[str, ...]) -> bool:
