@@ -68,11 +68,14 @@ class LanguageModel:
         return v
 
     def _logprob_uncached(self, word: str, h1: str | None, h2: str | None) -> float:
-        # logprob() without its cache: the columns below are the cache.
+        # logprob() without its cache: the memo and columns below are the cache.
         if not self.known(word):
             return OOV_LOGPROB
-        key = [word, h1, h2] if h1 is not None and h2 is not None else [word, h1] if h1 else [word]
-        return self._prob(key) * _LOG_UNIT
+        if not h1:
+            return self._prob([word]) * _LOG_UNIT
+        if h2 is None:
+            return self._prob([word, h1]) * _LOG_UNIT
+        return self._prob([word, h1, h2]) * _LOG_UNIT
 
     def _cut(self, h1: str | None, h2: str | None) -> tuple[str | None, str | None]:
         """The history :meth:`sequence_logprob` uses: unknown words cut it."""
@@ -96,24 +99,21 @@ class LanguageModel:
     def column_w(self, h1: str | None, h2: str | None) -> _Column:
         """position_logprob(w, h1, h2) for any ``w`` (``h2`` None if ``h1`` is None/BOS)."""
         col = self._columns.get((0, h1, h2))
-        if col is None:
-            c1, c2 = self._cut(h1, h2)  # the history is fixed: cut it once
-            col = self._new_column((0, h1, h2), c1, c2)
-        return col
+        return self._new_column(0, h1, h2) if col is None else col
 
     def column_h1(self, w: str, h2: str | None) -> _Column:
         """position_logprob(w, h1, h2) for any real word ``h1`` (not None or BOS)."""
         col = self._columns.get((1, w, h2))
-        return self._new_column((1, w, h2), w, h2) if col is None else col
+        return self._new_column(1, w, h2) if col is None else col
 
     def column_h2(self, w: str, h1: str) -> _Column:
         """position_logprob(w, h1, h2) for any ``h2``; ``h1`` is a real word."""
         col = self._columns.get((2, w, h1))
-        return self._new_column((2, w, h1), w, h1) if col is None else col
+        return self._new_column(2, w, h1) if col is None else col
 
-    def _new_column(self, key: tuple[int, str | None, str | None], a, b) -> _Column:
+    def _new_column(self, slot: int, a: str | None, b: str | None) -> _Column:
         self._grow()
-        col = self._columns[key] = _Column(self, key[0], a, b)
+        col = self._columns[slot, a, b] = _Column(self, slot, a, b)
         return col
 
     def _grow(self) -> None:
@@ -159,22 +159,54 @@ class LanguageModel:
 
 
 class _Column(dict):
-    """One window position with two of (w, h1, h2) fixed, memoised by the third."""
+    """One window position with two of (w, h1, h2) fixed, memoised by the third.
 
-    __slots__ = ("_lm", "_slot", "_a", "_b")
+    The fixed words are checked against the vocabulary once, up front, so a
+    miss only looks at the free word before asking the model.
+    """
+
+    __slots__ = ("_lm", "_slot", "_w", "_h1", "_h2", "_const")
 
     def __init__(self, lm: LanguageModel, slot: int, a: str | None, b: str | None) -> None:
         super().__init__()
-        self._lm, self._slot, self._a, self._b = lm, slot, a, b
-
-    def __missing__(self, x: str) -> float:
-        lm, a, b = self._lm, self._a, self._b
-        if self._slot == 0:
-            v = lm._logprob_uncached(x, a, b)  # a, b: the history, already cut
-        elif self._slot == 1:
-            v = lm.position_logprob(a, x, b)  # type: ignore[arg-type]
+        self._lm, self._slot = lm, slot
+        self._w = self._h1 = self._h2 = None
+        self._const: float | None = None  # the value whatever the free word
+        if slot == 0:  # a, b = h1, h2
+            self._h1, self._h2 = lm._cut(a, b)
+        elif not lm.known(a):  # type: ignore[arg-type]  # a = w
+            self._const = OOV_LOGPROB
+        elif slot == 1:  # b = h2, cut as sequence_logprob would
+            self._w = a
+            self._h2 = lm._cut(a, b)[1]  # a is known, so only b can be cut
+        elif not lm.known(b):  # type: ignore[arg-type]  # b = h1: unknown cuts all
+            self._const = lm._logprob_uncached(a, None, None)  # type: ignore[arg-type]
         else:
-            v = lm.position_logprob(a, b, x)  # type: ignore[arg-type]
-        self[x] = v
+            self._w, self._h1 = a, b
+
+    def __missing__(self, x: str | None) -> float:
+        lm = self._lm
+        v = self._const
+        if v is None:
+            if x is None or x == BOS:  # only as h2 (slot 2): history markers stay
+                known = True
+            else:
+                known = lm._known.get(x)
+                if known is None:
+                    known = lm.known(x)
+            if self._slot == 0:  # x = w
+                v = lm._logprob_uncached(x, self._h1, self._h2) if known else OOV_LOGPROB  # type: ignore[arg-type]
+            elif self._slot == 1:  # x = h1: an unknown one cuts the history
+                if not known:
+                    v = lm._prob([self._w]) * _LOG_UNIT
+                elif self._h2 is None:
+                    v = lm._prob([self._w, x]) * _LOG_UNIT
+                else:
+                    v = lm._prob([self._w, x, self._h2]) * _LOG_UNIT
+            else:  # x = h2: an unknown one is dropped
+                h2 = x if known else None
+                p = [self._w, self._h1, h2] if h2 is not None else [self._w, self._h1]
+                v = lm._prob(p) * _LOG_UNIT
+        self[x] = v  # type: ignore[index]
         lm._memo_size += 1
         return v
