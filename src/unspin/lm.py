@@ -157,6 +157,56 @@ class LanguageModel:
             total += v
         return total
 
+    def window_logprobs(
+        self, left: list[str | None], cands: list[tuple[str, ...]], right: list[str]
+    ) -> list[float]:
+        """sequence_logprob([*left, *c, *right], len(left)) for each candidate ``c``.
+
+        ``left`` (one or two entries) and ``right`` (up to two words) are the
+        fixed context of a span. A one-word candidate c touches at most three
+        positions: c | h1 h2, right[0] | c h1 and right[1] | right[0] c; with
+        the context fixed each is one lookup in a column. Terms are summed in
+        sequence_logprob's order, so the floats are identical.
+        """
+        nl = len(left)
+        h1 = left[-1]
+        at_c = self.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
+        general = self._window_general(left, right)
+        if len(right) == 2:
+            x = right[0]
+            at_x, at_y = self.column_h1(x, h1), self.column_h2(right[1], x)
+            pos = self._memo_position
+
+            def two(c1: str, c2: str) -> float:  # c1 c2 x y, two columns and the memo
+                return at_c[c1] + pos(c2, c1, h1) + pos(x, c2, c1) + at_y[c2]
+
+            return [
+                at_c[c[0]] + at_x[c[0]] + at_y[c[0]] if len(c) == 1
+                else two(*c) if len(c) == 2 else general(c)
+                for c in cands
+            ]
+        if right:
+            at_x = self.column_h1(right[0], h1)
+            return [at_c[c[0]] + at_x[c[0]] if len(c) == 1 else general(c) for c in cands]
+        return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
+
+    def _window_general(self, left: list[str | None], right: list[str]):
+        nl = len(left)
+
+        def general(words: tuple[str, ...]) -> float:
+            return self.sequence_logprob([*left, *words, *right], nl)
+
+        return general
+
+    def _memo_position(self, w: str, h1: str | None, h2: str | None) -> float:
+        """A memoised sequence_logprob term (``h2`` None if ``h1`` is None/BOS)."""
+        v = self._memo.get((w, h1, h2))
+        if v is None:
+            self._grow()
+            v = self._memo[w, h1, h2] = self.position_logprob(w, h1, h2)
+            self._memo_size += 1
+        return v
+
 
 class _Column(dict):
     """One window position with two of (w, h1, h2) fixed, memoised by the third.

@@ -215,6 +215,7 @@ class Restorer:
         self.lm = lm or LanguageModel.default()
         self._cands: dict[tuple[str, ...], list] = {}
         self._forms: dict[str, tuple[str, tuple[str, ...] | None, float]] = {}
+        self._heads: dict[str, bool] = {}
         self.p = params or Params.load()
 
     @property
@@ -265,7 +266,10 @@ class Restorer:
         spans = []
         n = len(doc.words)
         for i in range(n):
-            for j in range(i + 1, min(i + self.lex.max_span, n) + 1):
+            # Most words head no phrase: their longer spans are skipped at once
+            # (_span would reject each of them).
+            longest = min(i + self.lex.max_span, n) if self._may_head(doc.words[i].norm) else i + 1
+            for j in range(i + 1, longest + 1):
                 span = self._span(doc, cur, i, j)
                 if span is not None:
                     spans.append(span)
@@ -292,10 +296,7 @@ class Restorer:
                 for k, t in enumerate(toks)
             ):
                 return None
-            head = first.norm
-            if not self.lex.may_start_phrase(head) and not any(
-                self.lex.may_start_phrase(a.lemma) for a in self.lex.analyses(head)
-            ):
+            if not self._may_head(first.norm):
                 return None
             # Only plain single-spaced phrases: punctuation between words ends it.
             for a, b in zip(toks, toks[1:], strict=False):
@@ -307,6 +308,19 @@ class Restorer:
             return None
         scored = self._score(doc, cur, i, j, norms, cands)
         return Span(i, j, scored) if scored else None
+
+    def _may_head(self, head: str) -> bool:
+        """Whether ``head`` (or one of its lemmas) starts a listed phrase; cached."""
+        ok = self._heads.get(head)
+        if ok is None:
+            lex = self.lex
+            ok = lex.may_start_phrase(head) or any(
+                lex.may_start_phrase(a.lemma) for a in lex.analyses(head)
+            )
+            if len(self._heads) > 200_000:
+                self._heads.clear()
+            self._heads[head] = ok
+        return ok
 
     def _candidates(self, norms: tuple[str, ...]):
         """(LM words, entry, static features, static logit) per candidate; cached."""
@@ -408,7 +422,7 @@ class Restorer:
         article = _article_before(doc, i)
         obs_an = takes_an(obs[0]) if article is not None else False
         in_quote = 1.0 if doc.words[i].in_quote else 0.0
-        lps = _window_logprobs(lm, left, right, [c[0] for c in cands])
+        lps = lm.window_logprobs(left, [c[0] for c in cands], right)
         gains = [lp - base for lp in lps]
         # The logit's sum, term by term in the original order (floats are not
         # associative, so the per-span constant terms are not folded first).
@@ -508,32 +522,6 @@ def _abbreviates(short: str, long: str) -> bool:
         return False
     rest = iter(long)
     return all(ch in rest for ch in short)
-
-
-def _window_logprobs(lm: LanguageModel, left, right, cands: list[tuple[str, ...]]) -> list[float]:
-    """lm.sequence_logprob([*left, *c, *right], len(left)) for each candidate ``c``.
-
-    A one-word candidate c touches at most three window positions: c | h1 h2,
-    right[0] | c h1 and right[1] | right[0] c. With the context fixed, each is
-    one lookup in a memoised column, summed in sequence_logprob's order, so
-    the floats are identical. Longer candidates take the general path.
-    """
-    nl = len(left)
-    h1 = left[-1]
-    at_c = lm.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
-
-    def general(words: tuple[str, ...]) -> float:
-        return lm.sequence_logprob([*left, *words, *right], nl)
-
-    if len(right) == 2:
-        at_r0, at_r1 = lm.column_h1(right[0], h1), lm.column_h2(right[1], right[0])
-        return [
-            at_c[w[0]] + at_r0[w[0]] + at_r1[w[0]] if len(w) == 1 else general(w) for w in cands
-        ]
-    if right:
-        at_r0 = lm.column_h1(right[0], h1)
-        return [at_c[w[0]] + at_r0[w[0]] if len(w) == 1 else general(w) for w in cands]
-    return [at_c[w[0]] if len(w) == 1 else general(w) for w in cands]
 
 
 def _articles(article: str | None, obs_an: bool, cands) -> list[float]:
