@@ -214,7 +214,8 @@ class Restorer:
         self.lex = lexicon or Lexicon.default()
         self.lm = lm or LanguageModel.default()
         self._cands: dict[tuple[str, ...], list] = {}
-        self._forms: dict[str, tuple[str, tuple[str, ...] | None, float]] = {}
+        self._forms: dict[str, tuple[str, tuple[str, ...] | None, float, float]] = {}
+        self._log_fanout: dict[str, float] = {}
         self._heads: dict[str, bool] = {}
         self.p = params or Params.load()
 
@@ -356,10 +357,10 @@ class Restorer:
             if info[0] == variant or (short and e.channel is None and _abbreviates(key, form)):
                 continue
             if info[1] is not None:
-                ranked.append((info[1], e, info[2]))
+                ranked.append((info[1], e, info[2], info[3]))
         # Keep table entries and the most frequent originals: spinners start
         # from common words.
-        ranked.sort(key=lambda c: (c[1].channel is None, -c[2]))
+        ranked.sort(key=_rank_key)
         del ranked[self.p.max_candidates :]
         # Everything but the contextual features (LM gain, article, quote) is
         # fixed per observed form, so it is computed once and cached with its
@@ -369,17 +370,22 @@ class Restorer:
         obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
         p = self.p
         w = p.weights
+        log_fanout = self._log_fanout
         out = []
-        for words, e, zipf in ranked:
+        for words, e, zipf, function in ranked:
             table = e.channel is not None
+            if not table:
+                lf = log_fanout.get(e.original)
+                if lf is None:
+                    lf = log_fanout[e.original] = math.log(self.lex.fanout(e.original))
             f = (
                 0.0,  # lm_gain, set in context
-                0.0 if table else math.log(self.lex.fanout(e.original)),
+                0.0 if table else lf,
                 e.channel if table else 0.0,
                 1.0 if table else 0.0,
                 0.0 if table else float(len(e.source)),
                 max(-3.0, min(3.0, zipf - obs_zipf)),
-                1.0 if all(x in STOPWORDS for x in words) else 0.0,
+                function,
                 0.0,  # article, set in context
                 0.0,  # in_quote, set in context
                 float(max(0, len(obs) - len(words))),
@@ -399,15 +405,16 @@ class Restorer:
         self._cands[norms] = out or _NO_CANDIDATES
         return out
 
-    def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float]:
-        """(spelling key, LM words or None if the LM lacks one, zipf) of a candidate.
+    def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
+        """(spelling key, LM words or None if the LM lacks one, zipf, all function words).
 
         Cached: the same originals turn up for many observed forms.
         """
         words = tuple(form.split())
         if not all(self.lm.known(x) for x in words):
-            return _spelling_key(form), None, 0.0
-        return _spelling_key(form), words, self.lm.zipf(words)
+            return _spelling_key(form), None, 0.0, 0.0
+        function = 1.0 if all(x in STOPWORDS for x in words) else 0.0
+        return _spelling_key(form), words, self.lm.zipf(words), function
 
     def _score(self, doc, cur, i, j, norms, cands) -> list[Candidate]:
         lm = self.lm
@@ -488,6 +495,11 @@ class Restorer:
             chosen += _select(rescored, prior, threshold, taken)
         changes = [_change(doc, s) for s in sorted(chosen, key=lambda s: s.i)]
         return [c for c in changes if c is not None]
+
+
+def _rank_key(c: tuple) -> tuple[bool, float]:
+    # Table entries first, then the most frequent originals.
+    return (c[1].channel is None, -c[2])
 
 
 # One shared, immutable "nothing": most observed forms have no candidate, and
