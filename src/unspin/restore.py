@@ -324,7 +324,7 @@ class Restorer:
         return ok
 
     def _candidates(self, norms: tuple[str, ...]):
-        """(LM words, entry, static features, static logit) per candidate; cached."""
+        """(LM words, source, static features, static logit) per candidate; cached."""
         got = self._cands.get(norms)
         if got is not None:
             return got
@@ -397,7 +397,9 @@ class Restorer:
             )
             # map(mul) feeds sum() the same products in the same order.
             static = p.bias + sum(map(mul, w, f))
-            out.append((words, e, f, static))
+            # Only atoms (no Entry) in the cached row: CPython's collector then
+            # stops tracking it, and full collections stay cheap as caches grow.
+            out.append((words, e.source, f, static))
         if len(self._cands) > 200_000:
             self._cands.clear()
         if len(forms) > 300_000:
@@ -449,9 +451,9 @@ class Restorer:
         order = sorted(range(len(cands)), key=logits.__getitem__, reverse=True)
         out = []
         for k in order[: self.p.max_kept]:
-            words, e, f, _ = cands[k]
+            words, source, f, _ = cands[k]
             feats = (gains[k], *f[1:7], arts[k], in_quote, *f[9:13], base_f, margins[k])
-            out.append(Candidate(words, e.source, feats, logits[k]))
+            out.append(Candidate(words, source, feats, logits[k]))
         return out
 
     # -- the document prior -------------------------------------------------
