@@ -1,9 +1,13 @@
 """Benchmark restore: words/s on one core, peak memory, CLI start-up.
 
     python scripts/bench_restore.py [--docs corpus/own] [--repeat 2]
+    python scripts/bench_restore.py --check changes.json
 
-Prints figures; docs/benchmarks.md records them. Uses the project's own prose
-(spun with the evaluation spinner when it is importable) so it runs anywhere.
+Prints figures; docs/benchmarks.md records them. ``--check FILE`` instead
+dumps every decision on examples/*.txt and the benchmark documents to FILE, or,
+when FILE exists, compares against it: a speed-up must leave it unchanged.
+Uses the project's own prose (spun with the evaluation spinner when it is
+importable) so it runs anywhere.
 """
 
 from __future__ import annotations
@@ -48,10 +52,56 @@ def measure(texts: list[str], repeat: int) -> int:
     return 0
 
 
+def decisions(texts: list[str]) -> list[dict]:
+    """Every change (confidence to 6 decimals), the spin rate and each span's logits."""
+    import importlib
+
+    # The package re-exports the function restore(), which shadows the module.
+    r = importlib.import_module("unspin.restore")
+    seen: list[float] = []
+    change = r._change
+
+    def spy(doc, s):  # Change rounds confidence to 4 decimals; record it finer
+        seen.append(round(s.confidence, 6))
+        return change(doc, s)
+
+    r._change = spy
+    out = []
+    try:
+        for t in texts:
+            seen.clear()
+            res = r.restore(t)
+            out.append({
+                "changes": [[c.start, c.end, c.restored] for c in res.changes],
+                "confidences": list(seen),
+                "spin_rate": round(res.spin_rate, 9),
+                "spans": [
+                    [s.i, s.j, [[" ".join(c.words), round(c.logit, 9)] for c in s.candidates]]
+                    for s in res.spans
+                ],
+            })
+    finally:
+        r._change = change
+    return out
+
+
+def check(path: Path, texts: list[str]) -> int:
+    got = decisions(texts)
+    if not path.exists():
+        path.write_text(json.dumps(got, indent=0))
+        print(f"wrote {len(got)} documents' decisions to {path}")
+        return 0
+    want = json.loads(path.read_text())
+    bad = [k for k, (a, b) in enumerate(zip(want, got, strict=True)) if a != b]
+    print(f"{len(got) - len(bad)}/{len(got)} documents identical", f"; differ: {bad}" * bool(bad))
+    return 1 if bad else 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=Path, default=ROOT / "corpus" / "own")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--check", type=Path, metavar="FILE", help="dump or compare decisions")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.measure:
@@ -68,6 +118,9 @@ def main(argv=None) -> int:
         kind = "spun at 25% (mythes spinner)"
     except Exception as e:  # the spinner needs build extras; clean text still benchmarks
         kind = f"clean ({type(e).__name__}: spinner unavailable)"
+    if args.check:
+        examples = sorted((ROOT / "examples").glob("*.txt"))
+        return check(args.check, [p.read_text(encoding="utf-8") for p in examples] + texts)
     n_words = sum(len(t.split()) for t in texts)
     print(f"documents: {len(texts)} ({kind}), {n_words} words")
     # Measure in a fresh process so the spinner's own data is not counted.

@@ -64,6 +64,11 @@ class Lexicon:
         self._extra: dict[str, list[Entry]] = {}
         self.max_span = 1
         self._phrase_heads: set[str] = set()
+        # Parsed rows share one Entry per distinct "original:flags" item (an
+        # original recurs in many rows) and inflections are memoised per tag:
+        # restore asks for the same few hundred thousand over and over.
+        self._entries: dict[str, Entry] = {}
+        self._inflected: dict[str, dict[str, str | None]] = {}
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -108,6 +113,7 @@ class Lexicon:
         new = Lexicon()
         new._rev, new._fanout, new._zipf = self._rev, self._fanout, self._zipf
         new._morph, new._infl = self._morph, self._infl
+        new._entries, new._inflected = self._entries, self._inflected
         new._extra = {k: list(v) for k, v in self._extra.items()}
         new._phrase_heads = set(self._phrase_heads)
         new.max_span = self.max_span
@@ -131,9 +137,13 @@ class Lexicon:
         val = self._rev.get(observed)
         if isinstance(val, str):
             entries = []
+            interned = self._entries
             for item in val.split(" "):
-                orig, _, flags = item.rpartition(":")
-                entries.append(Entry(orig.replace("_", " "), flags))
+                e = interned.get(item)
+                if e is None:
+                    orig, _, flags = item.rpartition(":")
+                    e = interned[item] = Entry(orig.replace("_", " "), flags)
+                entries.append(e)
             self._rev[observed] = val = entries
         extra = self._extra.get(observed)
         if extra:
@@ -157,6 +167,15 @@ class Lexicon:
         """
         if tag is None:
             return original
+        memo = self._inflected.get(tag)
+        if memo is None:
+            memo = self._inflected[tag] = {}
+        form = memo.get(original, "")
+        if form == "":
+            form = memo[original] = self._inflect(original, tag)
+        return form
+
+    def _inflect(self, original: str, tag: str) -> str | None:
         parts = original.split(" ")
         idx = 0 if tag.startswith("VB") else len(parts) - 1
         table = self._infl.get(parts[idx])

@@ -35,6 +35,10 @@ class LanguageModel:
         self._cache: dict[tuple[str, ...], float] = {}
         self._known: dict[str, bool] = {}
         self._unk = self._prob(["qzxvunknownword"])
+        # Memoised sequence_logprob terms: by raw (w, h1, h2), and in columns.
+        self._memo: dict[tuple[str, str | None, str | None], float] = {}
+        self._columns: dict[tuple[int, str | None, str | None], _Column] = {}
+        self._memo_size = 0
 
     @classmethod
     @cache
@@ -63,6 +67,63 @@ class LanguageModel:
             v = self._cache[key] = self._prob(list(key)) * _LOG_UNIT
         return v
 
+    def _logprob_uncached(self, word: str, h1: str | None, h2: str | None) -> float:
+        # logprob() without its cache: the memo and columns below are the cache.
+        if not self.known(word):
+            return OOV_LOGPROB
+        if not h1:
+            return self._prob([word]) * _LOG_UNIT
+        if h2 is None:
+            return self._prob([word, h1]) * _LOG_UNIT
+        return self._prob([word, h1, h2]) * _LOG_UNIT
+
+    def _cut(self, h1: str | None, h2: str | None) -> tuple[str | None, str | None]:
+        """The history :meth:`sequence_logprob` uses: unknown words cut it."""
+        if h1 is not None and h1 != BOS and not self.known(h1):
+            return None, None
+        if h2 is not None and h2 != BOS and not self.known(h2):
+            h2 = None
+        return h1, h2
+
+    def position_logprob(self, w: str, h1: str | None, h2: str | None) -> float:
+        """One term of :meth:`sequence_logprob`: ``w`` after ``h2 h1`` as they stand.
+
+        ``h2`` must already be None when ``h1`` is None or BOS.
+        """
+        h1, h2 = self._cut(h1, h2)
+        return self._logprob_uncached(w, h1, h2)
+
+    # Memoised positions. Restore scores up to 40 candidates in one context, so
+    # two of (w, h1, h2) are fixed per span and the candidate fills the third:
+    # ``column[candidate]`` is then a single dict lookup, no Python call.
+    def column_w(self, h1: str | None, h2: str | None) -> _Column:
+        """position_logprob(w, h1, h2) for any ``w`` (``h2`` None if ``h1`` is None/BOS)."""
+        col = self._columns.get((0, h1, h2))
+        return self._new_column(0, h1, h2) if col is None else col
+
+    def column_h1(self, w: str, h2: str | None) -> _Column:
+        """position_logprob(w, h1, h2) for any real word ``h1`` (not None or BOS)."""
+        col = self._columns.get((1, w, h2))
+        return self._new_column(1, w, h2) if col is None else col
+
+    def column_h2(self, w: str, h1: str) -> _Column:
+        """position_logprob(w, h1, h2) for any ``h2``; ``h1`` is a real word."""
+        col = self._columns.get((2, w, h1))
+        return self._new_column(2, w, h1) if col is None else col
+
+    def _new_column(self, slot: int, a: str | None, b: str | None) -> _Column:
+        self._grow()
+        col = self._columns[slot, a, b] = _Column(self, slot, a, b)
+        return col
+
+    def _grow(self) -> None:
+        # One bound for all memoised positions, like logprob's cache: a long
+        # run must not grow without limit (values are recomputed exactly).
+        if self._memo_size > 1_500_000:
+            self._columns.clear()
+            self._memo.clear()
+            self._memo_size = 0
+
     def zipf(self, words: tuple[str, ...] | list[str]) -> float:
         """Zipf-scale frequency (log10 per billion) of the rarest word of ``words``.
 
@@ -80,6 +141,7 @@ class LanguageModel:
         A history word the LM does not know also cuts it.
         """
         end = len(words) if end is None else end
+        memo = self._memo
         total = 0.0
         for i in range(start, end):
             w = words[i]
@@ -87,9 +149,114 @@ class LanguageModel:
                 continue
             h1 = words[i - 1] if i >= 1 else None
             h2 = words[i - 2] if i >= 2 and h1 not in (None, BOS) else None
-            if h1 is not None and h1 != BOS and not self.known(h1):
-                h1 = h2 = None
-            if h2 is not None and h2 != BOS and not self.known(h2):
-                h2 = None
-            total += self.logprob(w, h1, h2)
+            v = memo.get((w, h1, h2))
+            if v is None:
+                self._grow()
+                v = memo[w, h1, h2] = self.position_logprob(w, h1, h2)
+                self._memo_size += 1
+            total += v
         return total
+
+    def window_logprobs(
+        self, left: list[str | None], cands: list[tuple[str, ...]], right: list[str]
+    ) -> list[float]:
+        """sequence_logprob([*left, *c, *right], len(left)) for each candidate ``c``.
+
+        ``left`` (one or two entries) and ``right`` (up to two words) are the
+        fixed context of a span. A one-word candidate c touches at most three
+        positions: c | h1 h2, right[0] | c h1 and right[1] | right[0] c; with
+        the context fixed each is one lookup in a column. Terms are summed in
+        sequence_logprob's order, so the floats are identical.
+        """
+        nl = len(left)
+        h1 = left[-1]
+        at_c = self.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
+        general = self._window_general(left, right)
+        if len(right) == 2:
+            x = right[0]
+            at_x, at_y = self.column_h1(x, h1), self.column_h2(right[1], x)
+            pos = self._memo_position
+
+            def two(c1: str, c2: str) -> float:  # c1 c2 x y, two columns and the memo
+                return at_c[c1] + pos(c2, c1, h1) + pos(x, c2, c1) + at_y[c2]
+
+            return [
+                at_c[c[0]] + at_x[c[0]] + at_y[c[0]] if len(c) == 1
+                else two(*c) if len(c) == 2 else general(c)
+                for c in cands
+            ]
+        if right:
+            at_x = self.column_h1(right[0], h1)
+            return [at_c[c[0]] + at_x[c[0]] if len(c) == 1 else general(c) for c in cands]
+        return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
+
+    def _window_general(self, left: list[str | None], right: list[str]):
+        nl = len(left)
+
+        def general(words: tuple[str, ...]) -> float:
+            return self.sequence_logprob([*left, *words, *right], nl)
+
+        return general
+
+    def _memo_position(self, w: str, h1: str | None, h2: str | None) -> float:
+        """A memoised sequence_logprob term (``h2`` None if ``h1`` is None/BOS)."""
+        v = self._memo.get((w, h1, h2))
+        if v is None:
+            self._grow()
+            v = self._memo[w, h1, h2] = self.position_logprob(w, h1, h2)
+            self._memo_size += 1
+        return v
+
+
+class _Column(dict):
+    """One window position with two of (w, h1, h2) fixed, memoised by the third.
+
+    The fixed words are checked against the vocabulary once, up front, so a
+    miss only looks at the free word before asking the model.
+    """
+
+    __slots__ = ("_lm", "_slot", "_w", "_h1", "_h2", "_const")
+
+    def __init__(self, lm: LanguageModel, slot: int, a: str | None, b: str | None) -> None:
+        super().__init__()
+        self._lm, self._slot = lm, slot
+        self._w = self._h1 = self._h2 = None
+        self._const: float | None = None  # the value whatever the free word
+        if slot == 0:  # a, b = h1, h2
+            self._h1, self._h2 = lm._cut(a, b)
+        elif not lm.known(a):  # type: ignore[arg-type]  # a = w
+            self._const = OOV_LOGPROB
+        elif slot == 1:  # b = h2, cut as sequence_logprob would
+            self._w = a
+            self._h2 = lm._cut(a, b)[1]  # a is known, so only b can be cut
+        elif not lm.known(b):  # type: ignore[arg-type]  # b = h1: unknown cuts all
+            self._const = lm._logprob_uncached(a, None, None)  # type: ignore[arg-type]
+        else:
+            self._w, self._h1 = a, b
+
+    def __missing__(self, x: str | None) -> float:
+        lm = self._lm
+        v = self._const
+        if v is None:
+            if x is None or x == BOS:  # only as h2 (slot 2): history markers stay
+                known = True
+            else:
+                known = lm._known.get(x)
+                if known is None:
+                    known = lm.known(x)
+            if self._slot == 0:  # x = w
+                v = lm._logprob_uncached(x, self._h1, self._h2) if known else OOV_LOGPROB  # type: ignore[arg-type]
+            elif self._slot == 1:  # x = h1: an unknown one cuts the history
+                if not known:
+                    v = lm._prob([self._w]) * _LOG_UNIT
+                elif self._h2 is None:
+                    v = lm._prob([self._w, x]) * _LOG_UNIT
+                else:
+                    v = lm._prob([self._w, x, self._h2]) * _LOG_UNIT
+            else:  # x = h2: an unknown one is dropped
+                h2 = x if known else None
+                p = [self._w, self._h1, h2] if h2 is not None else [self._w, self._h1]
+                v = lm._prob(p) * _LOG_UNIT
+        self[x] = v  # type: ignore[index]
+        lm._memo_size += 1
+        return v

@@ -34,6 +34,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from importlib import resources
+from operator import mul
 
 from .lexicon import Entry, Lexicon
 from .lm import BOS, LanguageModel
@@ -217,6 +218,9 @@ class Restorer:
         self.lex = lexicon or Lexicon.default()
         self.lm = lm or LanguageModel.default()
         self._cands: dict[tuple[str, ...], list] = {}
+        self._forms: dict[str, tuple[str, tuple[str, ...] | None, float, float]] = {}
+        self._log_fanout: dict[str, float] = {}
+        self._heads: dict[str, bool] = {}
         self.p = params or Params.load()
 
     @property
@@ -267,7 +271,10 @@ class Restorer:
         spans = []
         n = len(doc.words)
         for i in range(n):
-            for j in range(i + 1, min(i + self.lex.max_span, n) + 1):
+            # Most words head no phrase: their longer spans are skipped at once
+            # (_span would reject each of them).
+            longest = min(i + self.lex.max_span, n) if self._may_head(doc.words[i].norm) else i + 1
+            for j in range(i + 1, longest + 1):
                 span = self._span(doc, cur, i, j)
                 if span is not None:
                     spans.append(span)
@@ -294,10 +301,7 @@ class Restorer:
                 for k, t in enumerate(toks)
             ):
                 return None
-            head = first.norm
-            if not self.lex.may_start_phrase(head) and not any(
-                self.lex.may_start_phrase(a.lemma) for a in self.lex.analyses(head)
-            ):
+            if not self._may_head(first.norm):
                 return None
             # Only plain single-spaced phrases: punctuation between words ends it.
             for a, b in zip(toks, toks[1:], strict=False):
@@ -320,16 +324,29 @@ class Restorer:
         cands = self._candidates((word,))
         return max(c[3] for c in cands) if cands else None
 
+    def _may_head(self, head: str) -> bool:
+        """Whether ``head`` (or one of its lemmas) starts a listed phrase; cached."""
+        ok = self._heads.get(head)
+        if ok is None:
+            lex = self.lex
+            ok = lex.may_start_phrase(head) or any(
+                lex.may_start_phrase(a.lemma) for a in lex.analyses(head)
+            )
+            if len(self._heads) > 200_000:
+                self._heads.clear()
+            self._heads[head] = ok
+        return ok
+
     def _candidates(self, norms: tuple[str, ...]):
-        """(LM words, entry, static features, static logit) per candidate; cached."""
+        """(LM words, source, static features, static logit) per candidate; cached."""
         got = self._cands.get(norms)
         if got is not None:
             return got
         found: dict[str, Entry] = {}
         key = " ".join(norms)
         if len(norms) > 1 and not self.lex.has(key) and not _could_inflect(self.lex, norms):
-            self._cands[norms] = []
-            return []
+            self._cands[norms] = _NO_CANDIDATES
+            return _NO_CANDIDATES
         for e in self.lex.lookup(key):
             found.setdefault(e.original, e)
         head, rest = norms[0], norms[1:]
@@ -344,17 +361,20 @@ class Restorer:
         found.pop(key, None)
         # A spelling variant (subsidised/subsidized) is never a spinner's swap.
         variant = _spelling_key(key)
-        for form, e in list(found.items()):
-            if _spelling_key(form) == variant or (e.channel is None and _abbreviates(key, form)):
-                del found[form]
+        short = len(key) <= 4  # else key abbreviates nothing
         ranked = []
+        forms = self._forms
         for form, e in found.items():
-            words = tuple(form.split())
-            if all(self.lm.known(w) for w in words):
-                ranked.append((words, e, self.lm.zipf(words)))
+            info = forms.get(form)
+            if info is None:
+                info = forms[form] = self._form_info(form)
+            if info[0] == variant or (short and e.channel is None and _abbreviates(key, form)):
+                continue
+            if info[1] is not None:
+                ranked.append((info[1], e, info[2], info[3]))
         # Keep table entries and the most frequent originals: spinners start
         # from common words.
-        ranked.sort(key=lambda c: (c[1].channel is None, -c[2]))
+        ranked.sort(key=_rank_key)
         del ranked[self.p.max_candidates :]
         # Everything but the contextual features (LM gain, article, quote) is
         # fixed per observed form, so it is computed once and cached with its
@@ -362,18 +382,24 @@ class Restorer:
         obs = tuple(x for n in norms for x in n.split())
         obs_zipf = self.lm.zipf(obs)
         obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
-        w = self.p.weights
+        p = self.p
+        w = p.weights
+        log_fanout = self._log_fanout
         out = []
-        for words, e, zipf in ranked:
+        for words, e, zipf, function in ranked:
             table = e.channel is not None
+            if not table:
+                lf = log_fanout.get(e.original)
+                if lf is None:
+                    lf = log_fanout[e.original] = math.log(self.lex.fanout(e.original))
             f = (
                 0.0,  # lm_gain, set in context
-                0.0 if table else math.log(self.lex.fanout(e.original)),
+                0.0 if table else lf,
                 e.channel if table else 0.0,
                 1.0 if table else 0.0,
                 0.0 if table else float(len(e.source)),
                 max(-3.0, min(3.0, zipf - obs_zipf)),
-                1.0 if all(x in FUNCTION_WORDS for x in words) else 0.0,
+                function,
                 0.0,  # article, set in context
                 0.0,  # in_quote, set in context
                 float(max(0, len(obs) - len(words))),
@@ -383,12 +409,28 @@ class Restorer:
                 0.0,  # obs_logprob, set in context
                 0.0,  # gain_margin, set in context
             )
-            static = self.p.bias + sum(a * b for a, b in zip(w, f, strict=True))
-            out.append((words, e, f, static))
+            # map(mul) feeds sum() the same products in the same order.
+            static = p.bias + sum(map(mul, w, f))
+            # Only atoms (no Entry) in the cached row: CPython's collector then
+            # stops tracking it, and full collections stay cheap as caches grow.
+            out.append((words, e.source, f, static))
         if len(self._cands) > 200_000:
             self._cands.clear()
-        self._cands[norms] = out
+        if len(forms) > 300_000:
+            forms.clear()
+        self._cands[norms] = out or _NO_CANDIDATES
         return out
+
+    def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
+        """(spelling key, LM words or None if the LM lacks one, zipf, all function words).
+
+        Cached: the same originals turn up for many observed forms.
+        """
+        words = tuple(form.split())
+        if not all(self.lm.known(x) for x in words):
+            return _spelling_key(form), None, 0.0, 0.0
+        function = 1.0 if all(x in FUNCTION_WORDS for x in words) else 0.0
+        return _spelling_key(form), words, self.lm.zipf(words), function
 
     def _score(self, doc, cur, i, j, norms, cands) -> list[Candidate]:
         lm = self.lm
@@ -403,34 +445,30 @@ class Restorer:
         article = _article_before(doc, i)
         obs_an = takes_an(obs[0]) if article is not None else False
         in_quote = 1.0 if doc.words[i].in_quote else 0.0
-        scored = []
-        for words, e, f, static in cands:
-            gain = lm.sequence_logprob([*left, *words, *right], nl) - base
-            art = 0.0
-            if article is not None:
-                c_an = takes_an(words[0])
-                if c_an != obs_an:
-                    # The spinner never repairs a/an: agreement with the
-                    # candidate only is evidence of a swap.
-                    art = 1.0 if c_an == (article == "an") else -1.0
-            logit = (
-                static + w_gain * gain + w_art * art + w_quote * in_quote + w_base * base_f
-            )
-            scored.append([logit, gain, art, words, e, f])
-        # How far each candidate's fluency stands above its best rival.
-        gains = sorted((t[1] for t in scored), reverse=True)
-        top, second = gains[0], gains[1] if len(gains) > 1 else gains[0] - 5.0
-        for t in scored:
-            margin = t[1] - (second if t[1] == top else top)
-            t.append(margin)
-            t[0] += w_margin * margin
-        scored.sort(key=lambda t: -t[0])
-        return [
-            Candidate(
-                words, e.source, (gain, *f[1:7], art, in_quote, *f[9:13], base_f, margin), logit
-            )
-            for logit, gain, art, words, e, f, margin in scored[: self.p.max_kept]
+        lps = lm.window_logprobs(left, [c[0] for c in cands], right)
+        gains = [lp - base for lp in lps]
+        # The logit's sum, term by term in the original order (floats are not
+        # associative, so the per-span constant terms are not folded first).
+        g_terms = [w_gain * g for g in gains]
+        arts = _articles(article, obs_an, cands)
+        q_term, b_term = w_quote * in_quote, w_base * base_f
+        logits = [
+            c[3] + g + w_art * art + q_term + b_term
+            for c, g, art in zip(cands, g_terms, arts, strict=True)
         ]
+        # How far each candidate's fluency stands above its best rival.
+        ranked = sorted(gains, reverse=True)
+        top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
+        margins = [g - (second if g == top else top) for g in gains]
+        logits = [x + w_margin * m for x, m in zip(logits, margins, strict=True)]
+        # Stable, like sorting by -logit: ties keep the candidates' order.
+        order = sorted(range(len(cands)), key=logits.__getitem__, reverse=True)
+        out = []
+        for k in order[: self.p.max_kept]:
+            words, source, f, _ = cands[k]
+            feats = (gains[k], *f[1:7], arts[k], in_quote, *f[9:13], base_f, margins[k])
+            out.append(Candidate(words, source, feats, logits[k]))
+        return out
 
     # -- the document prior -------------------------------------------------
     def estimate_rate(self, spans: list[Span]) -> float:
@@ -475,6 +513,15 @@ class Restorer:
         return [c for c in changes if c is not None]
 
 
+def _rank_key(c: tuple) -> tuple[bool, float]:
+    # Table entries first, then the most frequent originals.
+    return (c[1].channel is None, -c[2])
+
+
+# One shared, immutable "nothing": most observed forms have no candidate, and
+# an empty list apiece would cost memory and garbage-collector time.
+_NO_CANDIDATES: tuple = ()
+
 _SPELLING = (("isation", "ization"), ("ise", "ize"), ("yse", "yze"), ("our", "or"),
              ("tre", "ter"), ("ll", "l"), ("ae", "e"), ("oe", "e"), ("-", " "))
 
@@ -503,6 +550,19 @@ def _abbreviates(short: str, long: str) -> bool:
         return False
     rest = iter(long)
     return all(ch in rest for ch in short)
+
+
+def _articles(article: str | None, obs_an: bool, cands) -> list[float]:
+    """The article feature per candidate: +1 if a/an agrees with it only, -1 if not."""
+    if article is None:
+        return [0.0] * len(cands)
+    out = []
+    for c in cands:
+        c_an = takes_an(c[0][0])
+        # The spinner never repairs a/an: agreement with the candidate
+        # only is evidence of a swap.
+        out.append(0.0 if c_an == obs_an else 1.0 if c_an == (article == "an") else -1.0)
+    return out
 
 
 def _could_inflect(lex: Lexicon, norms: tuple[str, ...]) -> bool:

@@ -1,0 +1,44 @@
+"""The memoised window scoring restore uses equals plain sequence_logprob, bit for bit."""
+
+from __future__ import annotations
+
+import random
+
+from unspin.lm import BOS, LanguageModel
+
+# Known words, words the LM lacks (they cut the history), and the markers.
+_WORDS = ["the", "officer", "told", "reporters", "said", "year", "came", "back", "a", "of",
+          "qzxvfoo", "blorptastic", "police", "new", "library"]
+
+
+def test_window_logprobs_match_sequence_logprob():
+    lm = LanguageModel.default()
+    rng = random.Random(7)
+    for _ in range(3000):
+        # Left context as restore builds it: [BOS], [None], [w], [BOS|None|w, w].
+        left: list[str | None] = [rng.choice([BOS, None, *_WORDS])]
+        if left[0] not in (BOS, None) and rng.random() < 0.7:
+            left.insert(0, rng.choice([BOS, None, *_WORDS]))
+        right = [rng.choice(_WORDS) for _ in range(rng.randint(0, 2))]
+        cands = [tuple(rng.choice(_WORDS) for _ in range(rng.randint(1, 3))) for _ in range(5)]
+        got = lm.window_logprobs(left, cands, right)
+        want = [lm.sequence_logprob([*left, *c, *right], len(left)) for c in cands]
+        assert got == want, (left, cands, right)
+
+
+def test_memoised_terms_match_uncached_logprob():
+    lm = LanguageModel.default()
+    words = ["the", "officer", "told", "reporters", "qzxvfoo"]
+    for seq in (words, [BOS, *words], [None, *words[1:]], ["qzxvfoo", "told", "the"]):
+        total = 0.0
+        for i, w in enumerate(seq):
+            if w is None or i == 0:
+                continue
+            h1 = seq[i - 1]
+            h2 = seq[i - 2] if i >= 2 and h1 not in (None, BOS) else None
+            if h1 is not None and h1 != BOS and not lm.known(h1):
+                h1 = h2 = None
+            if h2 is not None and h2 != BOS and not lm.known(h2):
+                h2 = None
+            total += lm.logprob(w, h1, h2)
+        assert lm.sequence_logprob(seq, 1) == total
