@@ -335,7 +335,12 @@ class HabitDictionary(Dictionary):
         return len(self.base) + len(self.habits)
 
 
-LOADERS = {"moby": load_moby, "roget": load_roget, "mythes": load_mythes}
+LOADERS = {
+    "moby": load_moby,
+    "roget": load_roget,
+    "mythes": load_mythes,
+    "none": lambda: Dictionary("none", {}),  # with "+habits": unspin's own tables only
+}
 
 
 @functools.cache

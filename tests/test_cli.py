@@ -67,14 +67,17 @@ def test_confidence_knob_limits_changes():
 
 
 def test_user_lexicon_adds_a_substitution(tmp_path):
-    # The example's "brand new" (for "new") is in no thesaurus; a site table fixes it.
+    # The example's "initiatives" (for "projects") is left alone without a
+    # site table; with one that lists the swap, it is restored.
     lex = tmp_path / "site.csv"
-    lex.write_text("spun,original,prob\nbrand new,new,0.9\n", encoding="utf-8")
+    lex.write_text("spun,original,prob\ninitiative,project,0.9\n", encoding="utf-8")
     without = json.loads(run("restore", "--format", "json", str(SPUN)).stdout)
     p = run("restore", "--format", "json", "--lexicon", str(lex), str(SPUN))
     with_lex = json.loads(p.stdout)
-    assert all(c["spun"] != "brand new" for c in without["changes"])
-    assert any(c["spun"] == "brand new" and c["restored"] == "new" for c in with_lex["changes"])
+    assert all(c["spun"] != "initiatives" for c in without["changes"])
+    assert any(
+        c["spun"] == "initiatives" and c["restored"] == "projects" for c in with_lex["changes"]
+    )
 
 
 @pytest.mark.parametrize("data, message", BAD_INPUTS)

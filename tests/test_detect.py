@@ -155,7 +155,8 @@ def test_cli_text_summary():
     assert p.returncode == 0, p.stderr
     out = p.stdout.decode()
     assert out.startswith("spun (P=")
-    assert "an replace" in out
+    assert "1 article mismatch" in out  # "an replace", counted in the summary line
+    assert "'instructed' -> 'told'" in out
 
 
 def test_cli_jsonl_multi_file_keeps_going_after_a_bad_file(tmp_path):
