@@ -17,10 +17,11 @@ regression, with the clean class weighted to balance the spun one.
 * The verdict threshold is the lowest one at which at most ``--fpr`` of the
   clean documents score as spun, measured out of fold (5 folds grouped by
   source text, so no text is scored by a model that saw it).
-* Screening (no LM) counts the words whose static logit reaches ``tau`` plus
-  phrase-table hits; a long document is dismissed below 0.8 x the lowest share
-  of any training document the full model calls spun, and ``tau`` is the value
-  that dismisses the most clean documents under that rule.
+* Screening (no candidates) counts the content words whose trigram context
+  gain is below ``tau``, plus phrase-table hits; a long document is dismissed
+  below 0.8 x the lowest share of any training document the full model calls
+  spun, and ``tau`` is the value that dismisses the most clean documents under
+  that rule.
 
 The main weights are fitted without listed phrases (detect's default has no
 ``--lexicon``, so they must not lean on one). The listed-phrase weight is then
@@ -353,15 +354,14 @@ def main(argv=None) -> int:
     lc, _ = fit_logistic(np.log1p(hits)[:, None], y, w, offset=X @ coef + bias, bias=False)
     coef[LI] = float(lc[0])
 
-    # Screening: the share of words with a high static logit. For each
-    # candidate cut-off tau, dismiss below 0.8 x the lowest share of any long
+    # Screening: the share of content words that fit their context worse than
+    # tau. For each tau, dismiss below 0.8 x the lowest share of any long
     # document the full model flags; keep the tau that dismisses most clean.
     has = np.array([m[1][0] >= SCREEN_MIN_WORDS for m in measured])
     keep = has & flagged
-    all_logits = np.concatenate([np.array(m[1][1]) for m in measured if m[1][1]])
     screen_threshold, screen_tau = 0.0, 0.0
     dismissed = np.zeros(len(y), dtype=bool)
-    for tau in np.quantile(all_logits, np.linspace(0.5, 0.995, 40)):
+    for tau in np.arange(-3.0, 1.01, 0.25):
         share = np.array([Detector.quick_share(m[1], float(tau)) for m in measured])
         cut_off = 0.8 * float(share[keep].min()) if keep.any() else 0.0
         gone = has & (share < cut_off)

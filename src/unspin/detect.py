@@ -15,13 +15,16 @@ the project's own prose):
   ("12 months", "certainly one of");
 * quote-vs-narration contrast: news spinners leave quotes alone, so narration
   looks more "spun" than the quotes;
-* document length, which decides how far the rate estimate can be trusted.
+* document length, which decides how far the rate estimate can be trusted;
+* disfluency: the share of content words that their trigram context makes
+  less likely than they are on their own, which needs no lexicon at all and
+  so also sees swaps that restore has no candidate for.
 
-``Detector.screen`` is the cheap path for crawls: no language model at all,
-only the share of words that restore's lexicon marks as likely spinner output
-(a cached, context-free logit per word form) and of phrase-table artefacts.
-Long documents well below the level any spun training document reached are
-dismissed as clean; everything else gets the full analysis.
+``Detector.screen`` is the cheap path for crawls: no candidates at all, only
+the share of content words that fit their trigram context worse than they
+fit on their own, plus phrase-table artefacts. Long documents well below the
+level any spun training document reached are dismissed as clean; everything
+else gets the full analysis.
 
 >>> d = detect("The council instructed reporters that the brand new bridge would open "
 ...            "this 12 months, certainly one of three initiatives delayed by an replace.")
@@ -57,11 +60,13 @@ SIGNALS = (
     "quote_contrast",  # mean P(spun) in narration minus inside quotes (0 if too few)
     "log_words",  # ln(words)
     "rate_x_length",  # rate_logit * (ln(words) - ln(200)): trust the rate more when long
+    "disfluency",  # share of content words their trigram context makes less likely
 )
+DISFLUENT_GAIN = -1.0  # nats: a word its context makes this much less likely is disfluent
 SCREEN_MIN_WORDS = 150  # shorter texts always get the full analysis
-_QUICK_WORD = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?")
+_QUICK_WORD = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?|[.!?;:]")
+_SENTENCE_END = frozenset(".!?;:")
 
-_MISSING = object()
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
 FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
 MIN_QUOTE_SPANS = 3  # spans needed on each side for the quote contrast
@@ -94,8 +99,8 @@ class DetectParams:
     weights: tuple[float, ...]
     bias: float
     threshold: float  # P(spun) at or above which the verdict is "spun"
-    screen_threshold: float = 0.0  # dismiss below this suspicious-word share (0: never)
-    screen_tau: float = 0.0  # a word is suspicious when its static logit reaches this
+    screen_threshold: float = 0.0  # dismiss below this disfluent-word share (0: never)
+    screen_tau: float = 0.0  # a word is disfluent when its context gain is below this
     restore_model: str = ""  # model_digest() of the restore model trained against
 
     @classmethod
@@ -223,8 +228,7 @@ class Detector:
             if key not in self.listed or prob > self.listed[key][1]:
                 self.listed[key] = (e.original, prob)
         self._listed_max = max((len(k) for k in self.listed), default=0)
-        # Screening caches: static logit per word form, multiword table entries.
-        self._static: dict[str, float | None] = {}
+        # Screening: multiword table entries ("got here", "12 months").
         self._phrases = {
             tuple(spun.split()) for spun, _ in self.r.lex.table_entries() if " " in spun
         }
@@ -254,6 +258,7 @@ class Detector:
         lw = math.log(n)
         high = _non_overlapping([s for s in spans if s.posterior >= HIGH_POSTERIOR])
         listed = self.find_listed(doc)
+        _, gains, _ = self.quick_scores(doc.text)
         multi = sum(1 for i, j, *_ in listed if j - i > 1)
         sig: dict[str, float] = {
             "rate_logit": rl,
@@ -264,6 +269,8 @@ class Detector:
             "quote_contrast": _quote_contrast(doc, spans),
             "log_words": lw,
             "rate_x_length": rl * (lw - _REF_LOG_WORDS),
+            # Independent of restore's candidates: sees swaps no lexicon lists.
+            "disfluency": self.quick_share((n, gains, 0), DISFLUENT_GAIN),
         }
         return Evidence(doc, spans, rate, sig, listed)
 
@@ -277,23 +284,30 @@ class Detector:
         return _sigmoid(z)
 
     def quick_scores(self, text: str) -> tuple[int, list[float], int]:
-        """Words, static logits of the suspicious-looking ones, and phrase-table hits.
+        """Words, context gains of the content words, and phrase-table hits.
 
-        The screening path's only work: a regex split, dictionary lookups
-        cached per word form, and a scan for multiword table entries.
+        A word's context gain is its trigram log-probability in place minus
+        its unigram one: a spinner's swap rarely fits its neighbours, so spun
+        text has more words that its own context makes *less* likely. This is
+        the screening path's only work: a regex split, about two cached LM
+        lookups per word, and a scan for multiword table entries.
         """
-        words = _QUICK_WORD.findall(text)
-        lower = [w.lower() for w in words]
-        cache = self._static
-        logits = []
-        for w, low in zip(words, lower, strict=True):
-            if w is not low and w != low:
-                continue  # capitalised: names are immutable, sentence starts are few
-            s = cache.get(low, _MISSING)
-            if s is _MISSING:
-                s = cache[low] = self.r.static_suspicion(low)
-            if s is not None:
-                logits.append(s)
+        lm = self.r.lm
+        h1: str | None = None
+        h2: str | None = None
+        gains: list[float] = []
+        lower: list[str] = []
+        for tok in _QUICK_WORD.findall(text):
+            if tok in _SENTENCE_END:
+                h1 = h2 = None
+                continue
+            low = tok.lower()
+            lower.append(low)
+            # Capitalised words (names, sentence starts) and function words are
+            # not what spinners swap.
+            if tok == low and len(low) > 2 and low not in STOPWORDS:
+                gains.append(lm.logprob(low, h1, h2) - lm.logprob(low))
+            h2, h1 = h1, low
         hits = 0
         heads = self._phrase_heads
         for k, w in enumerate(lower):
@@ -302,12 +316,13 @@ class Detector:
                     if tuple(lower[k : k + n]) in self._phrases:
                         hits += 1
                         break
-        return len(words), logits, hits
+        return len(lower), gains, hits
 
     @staticmethod
     def quick_share(scores: tuple[int, list[float], int], tau: float) -> float:
-        n, logits, hits = scores
-        return (sum(1 for s in logits if s >= tau) + hits) / max(n, 1)
+        """Share of content words whose context gain is below ``tau``, plus artefacts."""
+        _n, gains, hits = scores
+        return (sum(1 for g in gains if g < tau) + hits) / max(len(gains), 1)
 
     def screen(self, text: str) -> float | None:
         """The suspicious-word share if the document is clearly clean, else None.
@@ -352,6 +367,7 @@ class Detector:
             "listed_phrases": len(ev.listed),
             "phrase_artefacts": round(math.expm1(s["phrase_artefacts"])),
             "quote_contrast": round(s["quote_contrast"], 3),
+            "disfluency": round(s["disfluency"], 3),
             "n_words": ev.doc.n_words,
             "candidate_spans": len(ev.spans),
             "threshold": self.p.threshold,

@@ -314,16 +314,6 @@ class Restorer:
         scored = self._score(doc, cur, i, j, norms, cands)
         return Span(i, j, scored) if scored else None
 
-    def static_suspicion(self, word: str) -> float | None:
-        """The best context-free logit of any candidate for a lowercase word (None: none).
-
-        Detect's screening path uses it: no LM call, cached per form.
-        """
-        if word in STOPWORDS or len(word) < 3:
-            return None
-        cands = self._candidates((word,))
-        return max(c[3] for c in cands) if cands else None
-
     def _may_head(self, head: str) -> bool:
         """Whether ``head`` (or one of its lemmas) starts a listed phrase; cached."""
         ok = self._heads.get(head)
