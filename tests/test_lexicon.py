@@ -1,0 +1,35 @@
+"""The parsed-thesaurus cache: same tables as parsing, and a bad cache is ignored."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from unspin.lexicon import Lexicon, _cache_path
+
+DATA = resources.files("unspin") / "data" / "lexicon.tsv.gz"
+
+
+def tables(lex: Lexicon) -> tuple:
+    return lex._rev, lex._morph, lex._infl, lex._fanout, lex._zipf, lex._phrase_heads
+
+
+def test_cache_round_trip_and_corrupt_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("UNSPIN_NO_CACHE", "1")
+    parsed = Lexicon()
+    parsed._load_thesaurus(DATA)
+
+    monkeypatch.delenv("UNSPIN_NO_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = Lexicon()
+    first._load_thesaurus(DATA)  # parses and writes the cache
+    path = _cache_path(DATA.read_bytes())
+    assert path is not None and path.is_file()
+    second = Lexicon()
+    second._load_thesaurus(DATA)  # loads the cache
+    assert tables(first) == tables(parsed) == tables(second)
+    assert second.max_span == parsed.max_span
+
+    path.write_bytes(b"not marshal data")
+    third = Lexicon()
+    third._load_thesaurus(DATA)  # falls back to parsing
+    assert tables(third) == tables(parsed)
