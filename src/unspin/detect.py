@@ -87,9 +87,11 @@ def _sigmoid(z: float) -> float:
 
 
 def model_digest() -> str:
-    """sha256 of restore's model.json: the detect weights are only valid for it."""
-    data = (resources.files("unspin") / "data" / "model.json").read_bytes()
-    return hashlib.sha256(data).hexdigest()[:16]
+    """sha256 of restore's weights and tables: the detect weights are only valid for them."""
+    h = hashlib.sha256()
+    for name in ("model.json", "phrases.tsv", "habits.tsv"):
+        h.update((resources.files("unspin") / "data" / name).read_bytes())
+    return h.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
