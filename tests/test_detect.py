@@ -114,6 +114,17 @@ def test_threshold_knob_and_screen():
     assert d.verdict == "spun"
 
 
+def test_screening_statistic_separates_spun_from_clean():
+    det = Detector()
+    tau = det.p.screen_tau
+    assert det.p.screen_threshold > 0  # trained, so --screen can dismiss at all
+    spun = det.quick_share(det.quick_scores(SPUN), tau)
+    clean = det.quick_share(det.quick_scores(CLEAN), tau)
+    assert spun > clean
+    # Long enough to be screened, and spun: screening must leave it to the full pass.
+    assert det.screen("\n\n".join([SPUN] * 4)) is None
+
+
 def test_listed_phrase_from_a_user_table(tmp_path):
     from unspin.lexicon import Lexicon, read_table
     from unspin.restore import Restorer
