@@ -93,8 +93,14 @@ def load_docs(n: int, n_neg: int, seed: int) -> tuple[list[corpus.Doc], list[cor
 _SENT_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 
 
-def make_distractors(indexed: list[corpus.Doc], n: int, seed: int) -> list[corpus.Doc]:
-    """``n`` documents of sentences drawn from different indexed originals."""
+def make_distractors(
+    indexed: list[corpus.Doc], n: int, seed: int, match_length: bool = False
+) -> list[corpus.Doc]:
+    """``n`` documents of sentences drawn from different indexed originals.
+
+    By default each has 12-24 sentences (longer than the average original);
+    ``match_length`` draws each one's sentence count from the originals' own.
+    """
     if n <= 0:
         return []
     rng = random.Random(seed + 99)
@@ -103,9 +109,11 @@ def make_distractors(indexed: list[corpus.Doc], n: int, seed: int) -> list[corpu
         for d in indexed
     ]
     pools = [p for p in pools if p]
+    lengths = [len(p) for p in pools]
     out = []
     for k in range(n):
-        sents = [rng.choice(rng.choice(pools)) for _ in range(rng.randint(12, 24))]
+        count = rng.choice(lengths) if match_length else rng.randint(12, 24)
+        sents = [rng.choice(rng.choice(pools)) for _ in range(count)]
         paras, i = [], 0
         while i < len(sents):
             step = rng.randint(2, 4)
@@ -264,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minhash-threshold", type=float, default=0.1)
     ap.add_argument("--distractors", type=int, default=0,
                     help="synthetic sentence-mix documents added to the index")
+    ap.add_argument("--news-length", action="store_true",
+                    help="distractors as long as the indexed originals (default: 12-24 sentences)")
     ap.add_argument("--min-score", type=float, default=MIN_KEY_SCORE,
                     help="key score a candidate needs to be aligned (0: align all)")
     ap.add_argument("--no-baseline", action="store_true")
@@ -273,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     indexed, negatives = load_docs(args.docs, args.queries, args.seed)
     queries = make_queries(indexed, negatives, args.queries, args.rate, args.dict, args.seed)
-    indexed = indexed + make_distractors(indexed, args.distractors, args.seed)
+    indexed = indexed + make_distractors(
+        indexed, args.distractors, args.seed, match_length=args.news_length
+    )
     print(
         f"# {len(indexed)} indexed ({args.distractors} synthetic), "
         f"{sum(q.kind == 'full' for q in queries)} spun copies "
