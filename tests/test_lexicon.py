@@ -33,3 +33,19 @@ def test_cache_round_trip_and_corrupt_cache(tmp_path, monkeypatch):
     third = Lexicon()
     third._load_thesaurus(DATA)  # falls back to parsing
     assert tables(third) == tables(parsed)
+
+
+def test_section_and_line_parsers_agree():
+    import gzip
+
+    blob = gzip.decompress(DATA.read_bytes()).decode("utf-8")
+    fast, slow = Lexicon(), Lexicon()
+    assert fast._load_sections(blob)
+    slow._load_lines(blob)
+    assert tables(fast)[:5] == tables(slow)[:5]
+    # Rows of one kind split in two groups: the fast path declines, nothing loaded.
+    lines = blob.rstrip("\n").split("\n")
+    mixed = "\n".join([lines[-1], *lines[:-1]]) + "\n"
+    odd = Lexicon()
+    assert not odd._load_sections(mixed)
+    assert not odd._rev
