@@ -3,10 +3,12 @@
     python eval/evaluate_learn.py                      # k = 1, 3, 10 pairs + site mode
     python eval/evaluate_learn.py --test-docs 20 --site-docs 100   # quicker
     python eval/evaluate_learn.py --json learn.json    # -> eval/out/learn.json
+    python eval/evaluate_learn.py --eval-split dev     # tune: held-out *dev* docs
 
 One "site" = one fixed SpinTable over the roget dictionary (as in
 evaluate_restore.py). Tables are learned from BBC *dev* documents spun by that
-site and applied to held-out BBC *test* documents spun by the same site:
+site and applied to held-out BBC *test* documents spun by the same site (with
+``--eval-split dev``: to dev documents after the ones learned from, for tuning):
 
 * pairs k    ``learn_pairs`` on k (copy, source) pairs (for k >= 10 also with
              ``min_count=2``)
@@ -45,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, nargs="+", default=[1, 3, 10])
     ap.add_argument("--test-docs", type=int, default=40)
     ap.add_argument("--site-docs", type=int, default=200)
+    ap.add_argument("--eval-split", choices=("dev", "test"), default="test",
+                    help="score on held-out test docs, or (for tuning) on dev docs the "
+                         "tables were not learned from")
     ap.add_argument("--no-site", action="store_true")
     ap.add_argument("--only", nargs="*", help="run only the tables whose name starts so")
     ap.add_argument("--json", help="write results to eval/out/NAME")
@@ -63,9 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         return spin(doc.text, args.rate, dictionary, seed=doc_seed(args.seed, doc.id), table=site)
 
     dev = corpus.load("bbc", "dev")
-    test = corpus.load("bbc", "test")[: args.test_docs]
+    n_train = max(args.k + [args.site_docs])
+    train = dev[:n_train]
+    if args.eval_split == "dev":  # the dev docs after the training ones: disjoint
+        test = dev[n_train : n_train + args.test_docs]
+    else:
+        test = corpus.load("bbc", "test")[: args.test_docs]
     test_spun = [spun(d) for d in test]
-    train = dev[: max(args.k + [args.site_docs])]
     train_spun = [spun(d) for d in train]
 
     tables: dict[str, list] = {"none": []}
@@ -90,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     lexicon = Lexicon.default()
     rows: dict[str, dict] = {}
     print(f"# site = roget SpinTable seed {args.seed}, rate {args.rate}; "
-          f"{len(test)} held-out BBC test docs")
+          f"{len(test)} held-out BBC {args.eval_split} docs")
     header = (f"{'table':18} {'entries':>8} {'right%':>7} {'fixed%':>7} {'prec%':>6} "
               f"{'dmg/1k':>7} {'clean/1k':>8} {'sec':>5}")
     print(header)

@@ -301,6 +301,46 @@ def test_learn_site_runs_and_yields_probabilities():
     assert len({e.spun for e in precise}) == len(precise)  # one original per spun word
 
 
+@cache
+def _site() -> tuple[list[str], set[tuple[str, str]]]:
+    """The indexed texts spun by the test site, and its (spun, original) pairs."""
+    texts, truth = [], set()
+    for i, k in enumerate(INDEXED):
+        text, swaps = spin(TEXTS[k], seed=i)
+        texts.append(text)
+        truth |= set(swaps)
+    return texts, truth
+
+
+def test_learn_site_entries_are_mostly_the_sites_own():
+    # Context fit separates spun words from the site's topic words; frequency
+    # shift alone got 17 of 500 entries right here.
+    site, truth = _site()
+    entries = learn_site(site, [TEXTS[k] for k in HELD_OUT])
+    right = [e for e in entries if (e.spun, e.original) in truth]
+    assert len(right) >= 15 and len(right) >= 0.6 * len(entries), (len(right), len(entries))
+    precise = learn_site(site, [TEXTS[k] for k in HELD_OUT], precise=True)
+    assert sum((e.spun, e.original) in truth for e in precise) >= 0.7 * len(precise)
+
+
+def test_learn_site_table_helps_restore_and_spares_clean_text():
+    site, truth = _site()
+    table = as_table(learn_site(site, [TEXTS[k] for k in HELD_OUT]))
+    restorer = Restorer(lexicon=Lexicon.default().with_table(table))
+    fixed_before = fixed_after = 0
+    for n, k in enumerate(HELD_OUT[:6]):
+        copy, swaps = spin(TEXTS[k], seed=100 + n)
+        pairs = set(swaps)
+        for r, before in ((restorer, False), (Restorer(), True)):
+            got = {(c.spun.lower(), c.restored.lower()) for c in r.restore(copy).changes}
+            if before:
+                fixed_before += len(got & pairs)
+            else:
+                fixed_after += len(got & pairs)
+        assert not restorer.restore(TEXTS[k]).changes  # the clean text stays as it is
+    assert fixed_after > fixed_before, (fixed_before, fixed_after)
+
+
 # ------------------------------------------------------------------------ keys
 
 

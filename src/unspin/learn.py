@@ -8,10 +8,12 @@ restore all of them. Two ways in:
   :func:`unspin.trace.trace`. Every short substitution the alignment shows is a
   spun → original observation; ``prob`` = count(spun → original) / count(spun
   anywhere in the copies), the channel probability restore expects.
-* :func:`learn_site`: without sources, from the frequency shift of a site's
-  pages against clean reference prose: a word the site over-uses whose
-  thesaurus originals the site under-uses is probably what the spinner writes
-  for them.
+* :func:`learn_site`: without sources, from many pages of one site. A word
+  the spinner writes for ``o`` reads worse than ``o`` wherever it stands, so
+  each thesaurus original the site under-uses is tried in the word's contexts
+  on the site (trigram LM); consistent, frequency-corrected gains over many
+  uses mark the spinner's entries, where frequency shift alone cannot tell
+  them from the site's topic words.
 
 The output is a TSV ``spun, original, prob, count`` that
 :func:`unspin.lexicon.read_table` and ``unspin restore --lexicon`` read.
@@ -104,55 +106,92 @@ def learn_pairs(
 
 def _word_counts(texts: Iterable[str]) -> tuple[Counter[str], int]:
     """Lowercase content-word counts and the total word count."""
+    counts, total, _, _ = _site_words(texts, keep=False)
+    return counts, total
+
+
+def _site_words(
+    texts: Iterable[str], keep: bool = True
+) -> tuple[Counter[str], int, dict[str, list[tuple[int, int]]], list[Document]]:
+    """Content-word counts, total words, and (with ``keep``) each content
+    word's occurrences as (document, word index) with the parsed documents."""
     counts: Counter[str] = Counter()
+    where: dict[str, list[tuple[int, int]]] = {}
+    docs: list[Document] = []
     total = 0
     for text in texts:
-        for t in Document.from_text(text).words:
+        doc = Document.from_text(text)
+        d = len(docs)
+        if keep:
+            docs.append(doc)
+        for i, t in enumerate(doc.words):
             if t.kind != "word":
                 continue
             total += 1
             if t.norm in FUNCTION_WORDS or (t.text[:1].isupper() and not t.sentence_start):
                 continue  # spinners leave these alone; they only add noise
             counts[t.norm] += 1
-    return counts, total
+            if keep:
+                where.setdefault(t.norm, []).append((d, i))
+    return counts, total, where, docs
 
 
-def learn_site(
+def _spaced(items: list, k: int) -> list:
+    """Up to ``k`` items spread evenly over the list (deterministic sample)."""
+    if len(items) <= k:
+        return items
+    return [items[(j * len(items)) // k] for j in range(k)]
+
+
+# Site-mode scoring, fitted on a dev "site" (eval/evaluate_learn.py, BBC dev,
+# roget seed 0) and checked on held-out documents; see docs/accuracy.md.
+_SITE_DZ = 2.3  # nats of LM gain discounted per Zipf unit the original is more common
+_SITE_REL = 1.4  # weight of ln(the original's share among w's candidates)
+_SITE_N = 1.7  # weight of ln(count of w on the site): consistency over many uses
+SITE_MIN_SCORE = 6.0  # entries below this score are left out
+SITE_PRECISE_SCORE = 7.0  # precise=True: the stricter cut
+_SITE_SURE = 7.0  # score at which an entry is trusted at half its share
+_STAGE1_OCC = 8  # occurrences that short-list candidates
+_STAGE1_KEEP = 8  # candidates per word scored on all sampled occurrences
+
+
+@dataclass(slots=True)
+class _SiteCandidate:
+    spun: str
+    original: str
+    count: int  # occurrences of ``spun`` on the site
+    gain: float  # mean LM gain of the original over ``spun`` in the site's contexts
+    share: float  # EM share of ``spun``'s occurrences explained by the original
+    rel: float  # ``share`` over the summed shares of all of ``spun``'s candidates
+    dz: float  # Zipf(original) - Zipf(spun)
+
+    @property
+    def score(self) -> float:
+        # The LM prefers frequent words anywhere, so the gain is discounted by
+        # the frequency gap (what is left is fit to *this* context); a real
+        # entry also stands out among its rivals and recurs over many pages.
+        return (self.gain - _SITE_DZ * self.dz + _SITE_REL * math.log(self.rel + 1e-4)
+                + _SITE_N * math.log(self.count))
+
+
+def _site_candidates(
     docs: Iterable[str],
     reference_texts: Iterable[str],
     min_count: int = 3,
-    min_shift: float = 1.0,
-    max_entries: int = 500,
-    precise: bool = False,
-) -> list[Learned]:
-    """Induce a spinner table from a site's pages alone (no sources).
-
-    A word is *over-represented* when its rate on the site exceeds the
-    reference rate by ``min_shift`` (natural log). The reference rate mixes the
-    reference texts with general English (the LM's unigram frequency), so a
-    small reference corpus still gives usable rates. Its thesaurus originals
-    (re-inflected to its form) that the site *under-uses* are its likely
-    originals, when more common than it. Topic words of the site also look
-    over-represented, so this mode is noisier than :func:`learn_pairs`; it
-    pays off on many pages of one site. ``prob`` = the excess share of the
-    word's occurrences (the part normal use does not explain) × the original's
-    share of the missing counts.
-
-    ``precise=True`` trades entries for precision: a larger shift (1.5), an
-    original must be missing by more (under half its expected count, and at
-    least 2 occurrences), the spun word must be near-absent from the reference
-    texts, and the counts must balance (a spinner turns the original's missing
-    occurrences into the spun word's excess, so the two are within a factor
-    of 3); one original per spun word.
-    """
+    min_shift: float = -1.0,
+    max_occurrences: int = 30,
+) -> list[_SiteCandidate]:
+    """Every (spun, original) pair learn_site considers, with its evidence."""
     from .lexicon import Lexicon
     from .lm import LanguageModel
+    from .restore import _left, _lm_words, _right
 
     lex, lm = Lexicon.default(), LanguageModel.default()
-    site, n_site = _word_counts(docs)
+    site, n_site, where, parsed = _site_words(docs)
     ref, n_ref = _word_counts(reference_texts)
     if n_site == 0:
         raise InputError("no words in the site documents")
+    views = [_lm_words(d) for d in parsed]
 
     def ref_rate(w: str) -> float:
         background = 10 ** (lm.zipf((w,)) - 9)  # Zipf = log10 per 10^9 words
@@ -161,45 +200,116 @@ def learn_site(
         return 0.5 * (ref[w] + 0.5) / (n_ref + 1) + 0.5 * background
 
     def originals(w: str) -> set[str]:
-        forms = {e.original for e in lex.lookup(w)[:80]}
+        forms = {e.original for e in lex.lookup(w)}
         for a in lex.analyses(w):
-            for e in lex.lookup(a.lemma)[:80]:
+            for e in lex.lookup(a.lemma):
                 form = lex.inflect(e.original, a.tag)
                 if form:
                     forms.add(form)
-        return {o for o in forms if " " not in o and o not in FUNCTION_WORDS and o != w}
+        return {
+            o for o in forms
+            if " " not in o and o not in FUNCTION_WORDS and o != w and lm.known(o)
+        }
 
-    shift = max(min_shift, 1.5) if precise else min_shift
-    gap = math.log(2.0) if precise else 0.5  # how far below expectation "missing" is
-    out: list[Learned] = []
+    def gains(w: str, occ: list[tuple[int, int]], cands: list[str]) -> list[list[float]]:
+        """Per occurrence, each candidate's LM gain over ``w`` in a ±2-word window."""
+        seqs = [(w,)] + [(o,) for o in cands]
+        out = []
+        for d, i in occ:
+            doc, view = parsed[d], views[d]
+            lps = lm.window_logprobs(_left(doc, view, i), seqs, _right(doc, view, i + 1))
+            out.append([min(lp - lps[0], 30.0) for lp in lps[1:]])
+        return out
+
+    out: list[_SiteCandidate] = []
     for w, n in site.most_common():
         if n < min_count:
             break
-        expected = n_site * ref_rate(w)
-        if math.log(n / expected) < shift:
+        if not lm.known(w) or math.log(n / (n_site * ref_rate(w))) < min_shift:
             continue
-        if precise and ref[w] * n_site > 0.2 * n * n_ref:
-            continue  # the reference uses it at a fifth of the site's rate: prose, not spin
-        excess = 1.0 - expected / n
-        missing = {}
+        # A fixed-table spinner rewrites o wherever it acts, so o is under-used
+        # on the site; a word used as much as usual is no candidate.
+        cands = [o for o in originals(w) if site[o] < n_site * ref_rate(o)]
+        if not cands:
+            continue
+        occ = where[w]
+        if len(cands) > _STAGE1_KEEP:  # short-list on a few occurrences first
+            g1 = gains(w, _spaced(occ, _STAGE1_OCC), cands)
+            mean1 = [sum(col) for col in zip(*g1, strict=True)]
+            keep = sorted(range(len(cands)), key=lambda k: -mean1[k])[:_STAGE1_KEEP]
+            cands = [cands[k] for k in keep]
+        g = gains(w, _spaced(occ, max_occurrences), cands)
+        # EM over "w is natural here" (weight 1) vs "a spinner wrote w for o"
+        # (weight c_o): c_o converges to the share of w's uses o explains.
+        k = len(cands)
+        c = [0.25 / k] * k
+        for _ in range(5):
+            acc = [0.0] * k
+            for row in g:
+                e = [ck * math.exp(x) for ck, x in zip(c, row, strict=True)]
+                z = 1.0 + sum(e)
+                for j in range(k):
+                    acc[j] += e[j] / z
+            c = [a / len(g) for a in acc]
+        total = sum(c) or 1.0
         zw = lm.zipf((w,))
-        for o in originals(w):
-            if lm.zipf((o,)) < zw:
-                continue  # spinners replace a word by a rarer one, seldom the reverse
-            exp_o = n_site * ref_rate(o)
-            if exp_o >= 1.0 and site[o] + 0.5 < exp_o * math.exp(-gap):
-                m = exp_o - site[o]
-                if precise and (m < 2.0 or not 1 / 3 <= (n - expected) / m <= 3.0):
-                    continue
-                missing[o] = m
-        if not missing:
-            continue
-        total = sum(missing.values())
-        ranked = sorted(missing.items(), key=lambda kv: -kv[1])[: 1 if precise else 3]
-        for o, m in ranked:
-            out.append(Learned(w, o, round(excess * m / total, 4), n))
-        if len(out) >= max_entries:
+        for j, o in enumerate(cands):
+            mean = sum(row[j] for row in g) / len(g)
+            out.append(_SiteCandidate(w, o, n, mean, c[j], c[j] / total, lm.zipf((o,)) - zw))
+    return out
+
+
+def learn_site(
+    docs: Iterable[str],
+    reference_texts: Iterable[str],
+    min_count: int = 3,
+    min_shift: float = -1.0,
+    max_entries: int = 500,
+    precise: bool = False,
+    max_occurrences: int = 30,
+    min_score: float | None = None,
+) -> list[Learned]:
+    """Induce a spinner table from a site's pages alone (no sources).
+
+    Candidates: each content word ``w`` seen ``min_count`` times whose site
+    rate is not far below the reference rate (``min_shift``, natural log; the
+    reference mixes the reference texts with the LM's unigram frequency), and
+    its thesaurus originals ``o`` (re-inflected) that the site *under-uses*.
+
+    Frequency shift alone cannot tell a site's topic words from spun ones, so
+    the main signal is *context fit*: ``o`` is put in place of ``w`` in up to
+    ``max_occurrences`` of ``w``'s uses on the site and the trigram LM scores
+    the ±2-word window. A spinner's output reads consistently worse than its
+    original; a topic word does not. Per ``w``, EM splits its uses between
+    "natural" and each candidate; the score combines the mean LM gain (less
+    2.3 nats per Zipf unit that ``o`` is more common, as the LM favours
+    frequent words anywhere), ``o``'s share among the candidates and how
+    often ``w`` occurs. Entries scoring ``min_score`` or more are kept, best
+    first, at most ``max_entries``.
+
+    ``prob`` is the EM share of ``w``'s uses that ``o`` explains (so a word
+    the site also uses naturally gets a low channel probability in restore)
+    times a logistic in the score (a doubtful entry is trusted less).
+
+    ``precise=True`` trades entries for precision: a higher score cut and one
+    original per spun word.
+    """
+    if min_score is None:
+        min_score = SITE_PRECISE_SCORE if precise else SITE_MIN_SCORE
+    cands = _site_candidates(docs, reference_texts, min_count, min_shift, max_occurrences)
+    cands.sort(key=lambda c: -c.score)
+    out: list[Learned] = []
+    seen: set[str] = set()
+    for c in cands:
+        if c.score < min_score or len(out) >= max_entries:
             break
+        if precise and c.spun in seen:
+            continue
+        seen.add(c.spun)
+        # A weak entry gets a small channel probability: restore then needs
+        # more LM evidence to use it, which keeps damage down on natural uses.
+        prob = c.share / (1.0 + math.exp(_SITE_SURE - c.score))
+        out.append(Learned(c.spun, c.original, round(max(prob, 1e-4), 4), c.count))
     out.sort(key=lambda e: (e.spun, -e.prob, e.original))
     return out
 
