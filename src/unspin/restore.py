@@ -38,6 +38,7 @@ from operator import mul
 
 from .lexicon import Entry, Lexicon
 from .lm import BOS, LanguageModel
+from .numbers import find_numbers
 from .text import Document, InputError, check_text, english_share, match_case
 
 DEFAULT_CONFIDENCE = 0.5
@@ -51,7 +52,7 @@ FEATURES = (
     "is_table",  # the pair comes from a table rather than a thesaurus
     "sources",  # how many of Moby / WordNet synset / WordNet relation link them
     "freq_shift",  # zipf(candidate) - zipf(observed), clipped to ±3
-    "cand_function",  # the candidate is a function word
+    "cand_function",  # a thesaurus candidate made only of function words
     "article",  # +1 a/an agrees with the candidate only, -1 with the observed only
     "in_quote",  # inside quotation marks
     "deleted",  # LM words the candidate removes
@@ -239,6 +240,7 @@ class Restorer:
         rate = self.estimate_rate(spans)
         threshold = self.p.threshold if confidence is None else confidence
         changes = self.decode(doc, spans, rate, threshold)
+        changes = _merge(changes, self.number_changes(doc, rate, threshold))
         return Restoration(
             text=_apply(text, changes),
             changes=changes,
@@ -389,7 +391,9 @@ class Restorer:
                 1.0 if table else 0.0,
                 0.0 if table else float(len(e.source)),
                 max(-3.0, min(3.0, zipf - obs_zipf)),
-                function,
+                # A listed spinner phrase may restore function words ("have
+                # been" -> "were"); only thesaurus noise is penalised.
+                0.0 if table else function,
                 0.0,  # article, set in context
                 0.0,  # in_quote, set in context
                 float(max(0, len(obs) - len(words))),
@@ -501,6 +505,47 @@ class Restorer:
             chosen += _select(rescored, prior, threshold, taken)
         changes = [_change(doc, s) for s in sorted(chosen, key=lambda s: s.i)]
         return [c for c in changes if c is not None]
+
+
+    def number_changes(self, doc: Document, rate: float, threshold: float) -> list[Change]:
+        """Spelled-out compound numbers ("a hundred and fiftieth") back to digits.
+
+        The LM cannot compare words with digits, so the decision is the model's
+        view of a phrase-table candidate with no fluency term that carries a
+        surface artefact, as an a/an clash does: bias, table weight, channel
+        and the article weight, plus the document prior. So only a document
+        whose estimated spin rate is about 15 % or more clears the default
+        threshold; sentence starts and quotes are skipped.
+        """
+        found = find_numbers(doc.text, doc.body_start)
+        if not found:
+            return []
+        w = dict(zip(FEATURES, self.p.weights, strict=True))
+        logit = (self.prior(rate) + self.p.bias + w["is_table"] + w["article"]
+                 + w["table_logp"] * math.log(NUMBER_CHANNEL))
+        conf = 1.0 / (1.0 + math.exp(-logit))
+        if conf < threshold:
+            return []
+        by_start = {t.start: t for t in doc.words}
+        out = []
+        for n in found:
+            tok = by_start.get(n.start)
+            if tok is None or tok.in_quote or tok.sentence_start:
+                continue
+            out.append(Change(n.start, n.end, n.text, n.digits, round(conf, 4),
+                              {"source": "number words", "table_prob": NUMBER_CHANNEL}))
+        return out
+
+
+# How typical "digits -> spoken words" is of a spinner's number step: news
+# prose writes "150th", so the spoken compound is nearly always the spinner's.
+NUMBER_CHANNEL = 0.9
+
+
+def _merge(changes: list[Change], extra: list[Change]) -> list[Change]:
+    """``changes`` plus the ``extra`` ones that overlap none of them, in text order."""
+    kept = [x for x in extra if not any(x.start < c.end and c.start < x.end for c in changes)]
+    return sorted(changes + kept, key=lambda c: c.start) if kept else changes
 
 
 def _rank_key(c: tuple) -> tuple[bool, float]:
