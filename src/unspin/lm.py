@@ -95,7 +95,8 @@ class LanguageModel:
 
     # Memoised positions. Restore scores up to 40 candidates in one context, so
     # two of (w, h1, h2) are fixed per span and the candidate fills the third:
-    # ``column[candidate]`` is then a single dict lookup, no Python call.
+    # once a column is filled for a span's candidates, ``values[candidate]``
+    # is a single dict lookup, no Python call.
     def column_w(self, h1: str | None, h2: str | None) -> _Column:
         """position_logprob(w, h1, h2) for any ``w`` (``h2`` None if ``h1`` is None/BOS)."""
         col = self._columns.get((0, h1, h2))
@@ -170,24 +171,42 @@ class LanguageModel:
         """
         nl = len(left)
         h1 = left[-1]
-        at_c = self.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
-        general = self._window_general(left, right)
+        col_c = self.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
+        firsts = [c[0] for c in cands]
+        at_c = col_c.fill(firsts)
+        simple = all(len(c) == 1 for c in cands)
         if len(right) == 2:
             x = right[0]
-            at_x, at_y = self.column_h1(x, h1), self.column_h2(right[1], x)
+            col_x, col_y = self.column_h1(x, h1), self.column_h2(right[1], x)
+            if simple:
+                at_x, at_y = col_x.fill(firsts), col_y.fill(firsts)
+                return [at_c[w] + at_x[w] + at_y[w] for w in firsts]
+            at_x = col_x.fill([c[0] for c in cands if len(c) == 1])
+            at_y = col_y.fill([c[-1] for c in cands if len(c) <= 2])
             pos = self._memo_position
-
-            def two(c1: str, c2: str) -> float:  # c1 c2 x y, two columns and the memo
-                return at_c[c1] + pos(c2, c1, h1) + pos(x, c2, c1) + at_y[c2]
-
-            return [
-                at_c[c[0]] + at_x[c[0]] + at_y[c[0]] if len(c) == 1
-                else two(*c) if len(c) == 2 else general(c)
-                for c in cands
-            ]
+            general = self._window_general(left, right)
+            out = []
+            for c in cands:
+                if len(c) == 1:
+                    w = c[0]
+                    out.append(at_c[w] + at_x[w] + at_y[w])
+                elif len(c) == 2:  # c1 c2 x y: two columns and the memo
+                    c1, c2 = c
+                    out.append(at_c[c1] + pos(c2, c1, h1) + pos(x, c2, c1) + at_y[c2])
+                else:
+                    out.append(general(c))
+            return out
         if right:
-            at_x = self.column_h1(right[0], h1)
+            col_x = self.column_h1(right[0], h1)
+            if simple:
+                at_x = col_x.fill(firsts)
+                return [at_c[w] + at_x[w] for w in firsts]
+            at_x = col_x.fill([c[0] for c in cands if len(c) == 1])
+            general = self._window_general(left, right)
             return [at_c[c[0]] + at_x[c[0]] if len(c) == 1 else general(c) for c in cands]
+        if simple:
+            return [at_c[w] for w in firsts]
+        general = self._window_general(left, right)
         return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
 
     def _window_general(self, left: list[str | None], right: list[str]):
@@ -208,22 +227,29 @@ class LanguageModel:
         return v
 
 
-class _Column(dict):
+class _Column:
     """One window position with two of (w, h1, h2) fixed, memoised by the third.
 
     The fixed words are checked against the vocabulary once, up front, so a
-    miss only looks at the free word before asking the model.
+    miss only looks at the free word before asking the model. ``values`` is a
+    plain dict of str to float: CPython's collector never tracks such a dict,
+    where a dict subclass (the old column) was traversed, entries and all, by
+    every full collection of a cold pass.
     """
 
-    __slots__ = ("_lm", "_slot", "_w", "_h1", "_h2", "_const")
+    __slots__ = ("values", "_lm", "_slot", "_w", "_h1", "_h2", "_const", "_hist")
 
     def __init__(self, lm: LanguageModel, slot: int, a: str | None, b: str | None) -> None:
-        super().__init__()
+        self.values: dict[str | None, float] = {}
         self._lm, self._slot = lm, slot
         self._w = self._h1 = self._h2 = None
         self._const: float | None = None  # the value whatever the free word
+        self._hist: tuple[str, ...] = ()
         if slot == 0:  # a, b = h1, h2
             self._h1, self._h2 = lm._cut(a, b)
+            # The history _logprob_uncached would pass after the free word.
+            h1, h2 = self._h1, self._h2
+            self._hist = () if not h1 else (h1,) if h2 is None else (h1, h2)
         elif not lm.known(a):  # type: ignore[arg-type]  # a = w
             self._const = OOV_LOGPROB
         elif slot == 1:  # b = h2, cut as sequence_logprob would
@@ -234,29 +260,42 @@ class _Column(dict):
         else:
             self._w, self._h1 = a, b
 
-    def __missing__(self, x: str | None) -> float:
+    def fill(self, xs: list[str]) -> dict[str | None, float]:
+        """``values`` with every free word of ``xs`` present; returns ``values``."""
+        vals = self.values
+        missing = [x for x in xs if x not in vals]
+        if missing:
+            n = len(vals)
+            for x in missing:
+                if x not in vals:  # xs may repeat a word
+                    vals[x] = self._value(x)
+            self._lm._memo_size += len(vals) - n
+        return vals
+
+    def _value(self, x: str | None) -> float:
         lm = self._lm
         v = self._const
-        if v is None:
-            if x is None or x == BOS:  # only as h2 (slot 2): history markers stay
-                known = True
-            else:
-                known = lm._known.get(x)
-                if known is None:
-                    known = lm.known(x)
-            if self._slot == 0:  # x = w
-                v = lm._logprob_uncached(x, self._h1, self._h2) if known else OOV_LOGPROB  # type: ignore[arg-type]
-            elif self._slot == 1:  # x = h1: an unknown one cuts the history
-                if not known:
-                    v = lm._prob([self._w]) * _LOG_UNIT
-                elif self._h2 is None:
-                    v = lm._prob([self._w, x]) * _LOG_UNIT
-                else:
-                    v = lm._prob([self._w, x, self._h2]) * _LOG_UNIT
-            else:  # x = h2: an unknown one is dropped
-                h2 = x if known else None
-                p = [self._w, self._h1, h2] if h2 is not None else [self._w, self._h1]
-                v = lm._prob(p) * _LOG_UNIT
-        self[x] = v  # type: ignore[index]
-        lm._memo_size += 1
-        return v
+        if v is not None:
+            return v
+        if x is None or x == BOS:  # only as h2 (slot 2): history markers stay
+            known = True
+        else:
+            known = lm._known.get(x)
+            if known is None:
+                known = lm.known(x)
+        if self._slot == 0:  # x = w
+            if not known:
+                return OOV_LOGPROB
+            if x is None or x == BOS:
+                return lm._logprob_uncached(x, self._h1, self._h2)  # type: ignore[arg-type]
+            return lm._prob([x, *self._hist]) * _LOG_UNIT
+        if self._slot == 1:  # x = h1: an unknown one cuts the history
+            if not known:
+                return lm._prob([self._w]) * _LOG_UNIT
+            if self._h2 is None:
+                return lm._prob([self._w, x]) * _LOG_UNIT
+            return lm._prob([self._w, x, self._h2]) * _LOG_UNIT
+        # x = h2: an unknown one is dropped
+        h2 = x if known else None
+        p = [self._w, self._h1, h2] if h2 is not None else [self._w, self._h1]
+        return lm._prob(p) * _LOG_UNIT

@@ -328,7 +328,8 @@ class Restorer:
         return ok
 
     def _candidates(self, norms: tuple[str, ...]):
-        """(LM words, source, static features, static logit) per candidate; cached."""
+        """((LM words, source, static features, static logit) per candidate, the
+        candidates' LM words), or () for none; cached."""
         got = self._cands.get(norms)
         if got is not None:
             return got
@@ -429,8 +430,11 @@ class Restorer:
             self._cands.clear()
         if len(forms) > 300_000:
             forms.clear()
-        self._cands[norms] = out or _NO_CANDIDATES
-        return out
+        # Tuples, not lists: exact tuples of atoms leave the collector's
+        # books after one collection, lists never do. The candidates' LM
+        # words ride along for window_logprobs.
+        got = self._cands[norms] = (tuple(out), tuple(r[0] for r in out)) if out else ()
+        return got
 
     def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
         """(spelling key, LM words or None if the LM lacks one, zipf, all function words).
@@ -443,30 +447,43 @@ class Restorer:
         function = 1.0 if all(x in FUNCTION_WORDS for x in words) else 0.0
         return _spelling_key(form), words, self.lm.zipf(words), function
 
-    def _score(self, doc, cur, i, j, norms, cands) -> list[Candidate]:
-        lm = self.lm
+    def _score(self, doc, cur, i, j, norms, form) -> list[Candidate]:
+        cands, cand_words = form
         pw = self.p.weights
         w_gain, w_art, w_quote, w_base, w_margin = pw[0], pw[7], pw[8], pw[13], pw[14]
         obs = tuple(x for n in norms for x in n.split())
         left = _left(doc, cur, i)
         right = _right(doc, cur, j)
-        nl = len(left)
-        base = lm.sequence_logprob([*left, *obs, *right], nl)
+        # The observed window rides along with the candidates: window_logprobs
+        # equals sequence_logprob bit for bit, and shares their columns.
+        lps = self.lm.window_logprobs(left, [obs, *cand_words], right)
+        base = lps[0]
         base_f = max(base, -40.0)
         article = _article_before(doc, i)
-        obs_an = takes_an(obs[0]) if article is not None else False
         in_quote = 1.0 if doc.words[i].in_quote else 0.0
-        lps = lm.window_logprobs(left, [c[0] for c in cands], right)
         gains = [lp - base for lp in lps]
+        del gains[0]
         # The logit's sum, term by term in the original order (floats are not
         # associative, so the per-span constant terms are not folded first).
-        g_terms = [w_gain * g for g in gains]
-        arts = _articles(article, obs_an, cands)
-        q_term, b_term = w_quote * in_quote, w_base * base_f
-        logits = [
-            c[3] + g + w_art * art + q_term + b_term
-            for c, g, art in zip(cands, g_terms, arts, strict=True)
-        ]
+        # Terms that are zero here are skipped: x + 0.0 == x (x + -0.0 too).
+        b_term = w_base * base_f
+        if article is None:
+            arts = [0.0] * len(cands)
+            if in_quote:
+                q_term = w_quote * in_quote
+                logits = [
+                    c[3] + w_gain * g + q_term + b_term
+                    for c, g in zip(cands, gains, strict=True)
+                ]
+            else:
+                logits = [c[3] + w_gain * g + b_term for c, g in zip(cands, gains, strict=True)]
+        else:
+            arts = _articles(article, takes_an(obs[0]), cands)
+            q_term = w_quote * in_quote
+            logits = [
+                c[3] + w_gain * g + w_art * art + q_term + b_term
+                for c, g, art in zip(cands, gains, arts, strict=True)
+            ]
         # How far each candidate's fluency stands above its best rival.
         ranked = sorted(gains, reverse=True)
         top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
