@@ -34,6 +34,7 @@ class LanguageModel:
         self._prob = self._model.prob
         self._cache: dict[tuple[str, ...], float] = {}
         self._known: dict[str, bool] = {}
+        self._unigram: dict[str, float] = {}
         self._unk = self._prob(["qzxvunknownword"])
         # Memoised sequence_logprob terms: by raw (w, h1, h2), and in columns.
         self._memo: dict[tuple[str, str | None, str | None], float] = {}
@@ -90,8 +91,25 @@ class LanguageModel:
 
         ``h2`` must already be None when ``h1`` is None or BOS.
         """
-        h1, h2 = self._cut(h1, h2)
-        return self._logprob_uncached(w, h1, h2)
+        # _cut then _logprob_uncached, inlined: this runs once per new
+        # (w, h1, h2) that no column covers (phrases, observed windows).
+        known = self._known.get
+        if h1 is not None and h1 != BOS:
+            k = known(h1)
+            if not (self.known(h1) if k is None else k):
+                h1 = h2 = None
+        if h2 is not None and h2 != BOS:
+            k = known(h2)
+            if not (self.known(h2) if k is None else k):
+                h2 = None
+        k = known(w)
+        if not (self.known(w) if k is None else k):
+            return OOV_LOGPROB
+        if not h1:
+            return self._prob([w]) * _LOG_UNIT
+        if h2 is None:
+            return self._prob([w, h1]) * _LOG_UNIT
+        return self._prob([w, h1, h2]) * _LOG_UNIT
 
     # Memoised positions. Restore scores up to 40 candidates in one context, so
     # two of (w, h1, h2) are fixed per span and the candidate fills the third:
@@ -131,7 +149,21 @@ class LanguageModel:
         The LM's unigram distribution is the frequency prior, so the runtime
         needs no second frequency table.
         """
-        return min(self.logprob(w) for w in words) / 2.302585 + 9.0
+        get = self._unigram.get
+        lp = get(words[0]) if len(words) == 1 else None
+        if lp is None:
+            lp = min(self._unigram_logprob(w) for w in words)
+        return lp / 2.302585 + 9.0
+
+    def _unigram_logprob(self, word: str) -> float:
+        # logprob(word), memoised by the word alone: a str-keyed dict of floats
+        # is never tracked by CPython's collector (logprob's cache has tuple keys).
+        v = self._unigram.get(word)
+        if v is None:
+            if len(self._unigram) > 500_000:
+                self._unigram.clear()
+            v = self._unigram[word] = self.logprob(word)
+        return v
 
     def sequence_logprob(
         self, words: list[str | None], start: int = 0, end: int | None = None
@@ -237,7 +269,8 @@ class _Column:
     every full collection of a cold pass.
     """
 
-    __slots__ = ("values", "_lm", "_slot", "_w", "_h1", "_h2", "_const", "_hist")
+    __slots__ = ("values", "_lm", "_slot", "_w", "_h1", "_h2", "_const", "_hist", "_pre",
+                 "_post", "_unknown")
 
     def __init__(self, lm: LanguageModel, slot: int, a: str | None, b: str | None) -> None:
         self.values: dict[str | None, float] = {}
@@ -259,20 +292,48 @@ class _Column:
             self._const = lm._logprob_uncached(a, None, None)  # type: ignore[arg-type]
         else:
             self._w, self._h1 = a, b
+        # A known free word x is scored as prob([*_pre, x, *_post]) (the
+        # calls _value makes, without its branches); _unknown is the value
+        # for a word the LM lacks, computed on first need.
+        self._unknown: float | None = OOV_LOGPROB if slot == 0 else None
+        if slot == 0:
+            self._pre, self._post = [], list(self._hist)
+        elif slot == 1:
+            self._pre, self._post = [self._w], [] if self._h2 is None else [self._h2]
+        else:
+            self._pre, self._post = [self._w, self._h1], []
 
     def fill(self, xs: list[str]) -> dict[str | None, float]:
         """``values`` with every free word of ``xs`` present; returns ``values``."""
         vals = self.values
         missing = [x for x in xs if x not in vals]
-        if missing:
-            n = len(vals)
+        if not missing:
+            return vals
+        n = len(vals)
+        lm = self._lm
+        const = self._const
+        if const is not None:
             for x in missing:
-                if x not in vals:  # xs may repeat a word
+                vals[x] = const
+        else:
+            known, prob, pre, post = lm._known.get, lm._prob, self._pre, self._post
+            for x in missing:  # a repeated word is just computed twice
+                if x is None or x == BOS:
                     vals[x] = self._value(x)
-            self._lm._memo_size += len(vals) - n
+                    continue
+                k = known(x)
+                if lm.known(x) if k is None else k:
+                    vals[x] = prob([*pre, x, *post]) * _LOG_UNIT
+                else:
+                    u = self._unknown
+                    if u is None:
+                        u = self._unknown = self._value(x)
+                    vals[x] = u
+        lm._memo_size += len(vals) - n
         return vals
 
     def _value(self, x: str | None) -> float:
+        """The reference computation of one entry (fill's fast path agrees)."""
         lm = self._lm
         v = self._const
         if v is not None:

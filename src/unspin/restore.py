@@ -442,7 +442,13 @@ class Restorer:
         Cached: the same originals turn up for many observed forms.
         """
         words = tuple(form.split())
-        if not all(self.lm.known(x) for x in words):
+        known = self.lm.known
+        if len(words) == 1:  # most forms: no generator expressions
+            if not known(words[0]):
+                return _spelling_key(form), None, 0.0, 0.0
+            function = 1.0 if words[0] in FUNCTION_WORDS else 0.0
+            return _spelling_key(form), words, self.lm.zipf(words), function
+        if not all(known(x) for x in words):
             return _spelling_key(form), None, 0.0, 0.0
         function = 1.0 if all(x in FUNCTION_WORDS for x in words) else 0.0
         return _spelling_key(form), words, self.lm.zipf(words), function
