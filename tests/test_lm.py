@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from unspin.lm import BOS, LanguageModel
+from unspin.lm import BOS, LanguageModel, _Column
 
 # Known words, words the LM lacks (they cut the history), and the markers.
 _WORDS = ["the", "officer", "told", "reporters", "said", "year", "came", "back", "a", "of",
@@ -42,3 +42,23 @@ def test_memoised_terms_match_uncached_logprob():
                 h2 = None
             total += lm.logprob(w, h1, h2)
         assert lm.sequence_logprob(seq, 1) == total
+
+
+def test_column_fill_matches_reference_values():
+    # fill()'s fast path (one prob call per known word, a shared value for
+    # unknown ones) agrees with the branchy reference _value() in every slot.
+    lm = LanguageModel.default()
+    hist = [BOS, None, *_WORDS]
+    for slot in (0, 1, 2):
+        for a in hist:
+            for b in hist:
+                if slot == 0 and (a in (None, BOS)) and b is not None:
+                    continue  # h2 is None after a cut or BOS history
+                if slot > 0 and a in (None, BOS):
+                    continue  # w is a real word
+                if slot == 2 and b in (None, BOS):
+                    continue  # h1 is a real word
+                col = _Column(lm, slot, a, b)
+                xs = list(_WORDS) + ([None, BOS] if slot == 2 else [])
+                got = col.fill(xs + xs[:3])
+                assert {x: got[x] for x in xs} == {x: col._value(x) for x in xs}, (slot, a, b)
