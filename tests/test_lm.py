@@ -13,6 +13,7 @@ _WORDS = ["the", "officer", "told", "reporters", "said", "year", "came", "back",
 
 def test_window_logprobs_match_sequence_logprob():
     lm = LanguageModel.default()
+    fresh = LanguageModel(lm._path)
     rng = random.Random(7)
     for _ in range(3000):
         # Left context as restore builds it: [BOS], [None], [w], [BOS|None|w, w].
@@ -24,6 +25,11 @@ def test_window_logprobs_match_sequence_logprob():
         got = lm.window_logprobs(left, cands, right)
         want = [lm.sequence_logprob([*left, *c, *right], len(left)) for c in cands]
         assert got == want, (left, cands, right)
+        # The one-word entry point, on a fresh model (cold columns) and warm.
+        ones = [c[0] for c in cands]
+        want = [lm.sequence_logprob([*left, w, *right], len(left)) for w in ones]
+        assert fresh.window_logprobs_words(left, ones, right) == want, (left, ones, right)
+        assert fresh.window_logprobs_words(left, ones, right) == want
 
 
 def test_memoised_terms_match_uncached_logprob():

@@ -29,6 +29,7 @@ class LanguageModel:
     def __init__(self, path: str):
         from pocketsphinx import NGramModel
 
+        self._path = path
         # Keep the model object referenced for as long as it is queried.
         self._model = NGramModel.readfile(path)
         self._prob = self._model.prob
@@ -240,6 +241,41 @@ class LanguageModel:
             return [at_c[w] for w in firsts]
         general = self._window_general(left, right)
         return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
+
+    def window_logprobs_words(
+        self, left: list[str | None], words: list[str], right: list[str]
+    ) -> list[float]:
+        """:meth:`window_logprobs` for one-word candidates given as plain words.
+
+        Restore's common case. The columns are read first and filled only on
+        a miss (a warm span costs one comprehension); the sums are the same
+        expressions, so the floats are identical.
+        """
+        h1 = left[-1]
+        col_c = self.column_w(h1, left[-2] if len(left) == 2 and h1 not in (None, BOS) else None)
+        at_c = col_c.values
+        if len(right) == 2:
+            x = right[0]
+            col_x, col_y = self.column_h1(x, h1), self.column_h2(right[1], x)
+            at_x, at_y = col_x.values, col_y.values
+            try:
+                return [at_c[w] + at_x[w] + at_y[w] for w in words]
+            except KeyError:
+                col_c.fill(words), col_x.fill(words), col_y.fill(words)
+                return [at_c[w] + at_x[w] + at_y[w] for w in words]
+        if right:
+            col_x = self.column_h1(right[0], h1)
+            at_x = col_x.values
+            try:
+                return [at_c[w] + at_x[w] for w in words]
+            except KeyError:
+                col_c.fill(words), col_x.fill(words)
+                return [at_c[w] + at_x[w] for w in words]
+        try:
+            return [at_c[w] for w in words]
+        except KeyError:
+            col_c.fill(words)
+            return [at_c[w] for w in words]
 
     def _window_general(self, left: list[str | None], right: list[str]):
         nl = len(left)

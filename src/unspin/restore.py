@@ -433,7 +433,10 @@ class Restorer:
         # Tuples, not lists: exact tuples of atoms leave the collector's
         # books after one collection, lists never do. The candidates' LM
         # words ride along for window_logprobs.
-        got = self._cands[norms] = (tuple(out), tuple(r[0] for r in out)) if out else ()
+        # When every candidate is one word, its plain words too (the fast path).
+        words = tuple(r[0] for r in out)
+        simple = tuple(w[0] for w in words) if all(len(w) == 1 for w in words) else None
+        got = self._cands[norms] = (tuple(out), words, simple) if out else ()
         return got
 
     def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
@@ -454,7 +457,7 @@ class Restorer:
         return _spelling_key(form), words, self.lm.zipf(words), function
 
     def _score(self, doc, cur, i, j, norms, form) -> list[Candidate]:
-        cands, cand_words = form
+        cands, cand_words, simple = form
         pw = self.p.weights
         w_gain, w_art, w_quote, w_base, w_margin = pw[0], pw[7], pw[8], pw[13], pw[14]
         obs = tuple(x for n in norms for x in n.split())
@@ -462,7 +465,10 @@ class Restorer:
         right = _right(doc, cur, j)
         # The observed window rides along with the candidates: window_logprobs
         # equals sequence_logprob bit for bit, and shares their columns.
-        lps = self.lm.window_logprobs(left, [obs, *cand_words], right)
+        if simple is not None and len(obs) == 1:
+            lps = self.lm.window_logprobs_words(left, [obs[0], *simple], right)
+        else:
+            lps = self.lm.window_logprobs(left, [obs, *cand_words], right)
         base = lps[0]
         base_f = max(base, -40.0)
         article = _article_before(doc, i)
