@@ -25,6 +25,7 @@ def test_window_logprobs_match_sequence_logprob():
         got = lm.window_logprobs(left, cands, right)
         want = [lm.sequence_logprob([*left, *c, *right], len(left)) for c in cands]
         assert got == want, (left, cands, right)
+        assert lm.window_logprobs(left, cands, right) == want  # warm: the optimistic read
         # The one-word entry point, on a fresh model (cold columns) and warm.
         ones = [c[0] for c in cands]
         want = [lm.sequence_logprob([*left, w, *right], len(left)) for w in ones]

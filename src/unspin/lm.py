@@ -205,19 +205,30 @@ class LanguageModel:
         nl = len(left)
         h1 = left[-1]
         col_c = self.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
-        firsts = [c[0] for c in cands]
-        at_c = col_c.fill(firsts)
-        simple = all(len(c) == 1 for c in cands)
+        at_c = col_c.values
+        general = self._window_general(left, right)
+        # Optimistic first: read the columns (and, for two-word candidates,
+        # the memo) as they stand; a KeyError means some entry is new, and
+        # the columns are then filled and the window scored the careful way.
         if len(right) == 2:
             x = right[0]
             col_x, col_y = self.column_h1(x, h1), self.column_h2(right[1], x)
-            if simple:
-                at_x, at_y = col_x.fill(firsts), col_y.fill(firsts)
-                return [at_c[w] + at_x[w] + at_y[w] for w in firsts]
-            at_x = col_x.fill([c[0] for c in cands if len(c) == 1])
-            at_y = col_y.fill([c[-1] for c in cands if len(c) <= 2])
+            at_x, at_y = col_x.values, col_y.values
+            memo = self._memo
+            try:
+                return [
+                    at_c[c[0]] + at_x[c[0]] + at_y[c[0]] if len(c) == 1
+                    else at_c[c[0]] + memo[c[1], c[0], h1] + memo[x, c[1], c[0]] + at_y[c[1]]
+                    if len(c) == 2
+                    else general(c)
+                    for c in cands
+                ]
+            except KeyError:
+                pass
+            col_c.fill([c[0] for c in cands])
+            col_x.fill([c[0] for c in cands if len(c) == 1])
+            col_y.fill([c[-1] for c in cands if len(c) <= 2])
             pos = self._memo_position
-            general = self._window_general(left, right)
             out = []
             for c in cands:
                 if len(c) == 1:
@@ -231,15 +242,19 @@ class LanguageModel:
             return out
         if right:
             col_x = self.column_h1(right[0], h1)
-            if simple:
-                at_x = col_x.fill(firsts)
-                return [at_c[w] + at_x[w] for w in firsts]
-            at_x = col_x.fill([c[0] for c in cands if len(c) == 1])
-            general = self._window_general(left, right)
+            at_x = col_x.values
+            try:
+                return [at_c[c[0]] + at_x[c[0]] if len(c) == 1 else general(c) for c in cands]
+            except KeyError:
+                pass
+            col_c.fill([c[0] for c in cands if len(c) == 1])
+            col_x.fill([c[0] for c in cands if len(c) == 1])
             return [at_c[c[0]] + at_x[c[0]] if len(c) == 1 else general(c) for c in cands]
-        if simple:
-            return [at_c[w] for w in firsts]
-        general = self._window_general(left, right)
+        try:
+            return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
+        except KeyError:
+            pass
+        col_c.fill([c[0] for c in cands if len(c) == 1])
         return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
 
     def window_logprobs_words(
