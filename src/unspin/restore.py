@@ -436,7 +436,7 @@ class Restorer:
         # When every candidate is one word, its plain words too (the fast path).
         words = tuple(r[0] for r in out)
         simple = tuple(w[0] for w in words) if all(len(w) == 1 for w in words) else None
-        got = self._cands[norms] = (tuple(out), words, simple) if out else ()
+        got = self._cands[norms] = (tuple(out), words, simple, obs) if out else ()
         return got
 
     def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
@@ -457,10 +457,9 @@ class Restorer:
         return _spelling_key(form), words, self.lm.zipf(words), function
 
     def _score(self, doc, cur, i, j, norms, form) -> list[Candidate]:
-        cands, cand_words, simple = form
+        cands, cand_words, simple, obs = form
         pw = self.p.weights
         w_gain, w_art, w_quote, w_base, w_margin = pw[0], pw[7], pw[8], pw[13], pw[14]
-        obs = tuple(x for n in norms for x in n.split())
         left = _left(doc, cur, i)
         right = _right(doc, cur, j)
         # The observed window rides along with the candidates: window_logprobs
@@ -499,14 +498,18 @@ class Restorer:
         # How far each candidate's fluency stands above its best rival.
         ranked = sorted(gains, reverse=True)
         top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
-        margins = [g - (second if g == top else top) for g in gains]
-        logits = [x + w_margin * m for x, m in zip(logits, margins, strict=True)]
+        logits = [
+            x + w_margin * (g - (second if g == top else top))
+            for x, g in zip(logits, gains, strict=True)
+        ]
         # Stable, like sorting by -logit: ties keep the candidates' order.
         order = sorted(range(len(cands)), key=logits.__getitem__, reverse=True)
         out = []
         for k in order[: self.p.max_kept]:
             words, source, f, _ = cands[k]
-            feats = (gains[k], *f[1:7], arts[k], in_quote, *f[9:13], base_f, margins[k])
+            g = gains[k]
+            margin = g - (second if g == top else top)
+            feats = (g, *f[1:7], arts[k], in_quote, *f[9:13], base_f, margin)
             out.append(Candidate(words, source, feats, logits[k]))
         return out
 
