@@ -69,3 +69,17 @@ def test_column_fill_matches_reference_values():
                 xs = list(_WORDS) + ([None, BOS] if slot == 2 else [])
                 got = col.fill(xs + xs[:3])
                 assert {x: got[x] for x in xs} == {x: col._value(x) for x in xs}, (slot, a, b)
+
+
+def test_cache_dict_stays_tracked():
+    # The point of CacheDict: a full collection never untracks it, so storing
+    # a tuple later does not drop it back into the youngest generation.
+    import gc
+
+    from unspin._cachedict import CacheDict
+
+    plain, pinned = {"a": 1.0}, CacheDict(a=1.0)
+    plain["t"] = pinned["t"] = ("x", "y")
+    gc.collect()
+    assert not gc.is_tracked(plain) and gc.is_tracked(pinned)
+    assert pinned == plain and pinned.get("t") == ("x", "y")

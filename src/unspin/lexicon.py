@@ -36,6 +36,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from ._cachedict import CacheDict
 from .text import InputError
 
 
@@ -84,9 +85,9 @@ class Lexicon:
         # tracked and are traversed by every full collection (≈ 20 % of a
         # cold restore pass). Items are shared between lexicons; rows are not
         # (they include this lexicon's extra tables).
-        self._rows: dict[str, tuple[Row, ...]] = {}
-        self._row_items: dict[str, Row] = {}
-        self._readings: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._rows: dict[str, tuple[Row, ...]] = CacheDict()
+        self._row_items: dict[str, Row] = CacheDict()
+        self._readings: dict[str, tuple[tuple[str, str], ...]] = CacheDict()
 
     # -- construction -------------------------------------------------------
     @classmethod

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from ._cachedict import CacheDict
+
 # pocketsphinx stores log base 1.0001; ln(1.0001) ≈ 1e-4.
 _LOG_UNIT = 0.000099995
 # Probability assigned to a word the LM does not know (ln p). Roughly that of a
@@ -33,13 +35,13 @@ class LanguageModel:
         # Keep the model object referenced for as long as it is queried.
         self._model = NGramModel.readfile(path)
         self._prob = self._model.prob
-        self._cache: dict[tuple[str, ...], float] = {}
+        self._cache: dict[tuple[str, ...], float] = CacheDict()
         self._known: dict[str, bool] = {}
         self._unigram: dict[str, float] = {}
         self._unk = self._prob(["qzxvunknownword"])
         # Memoised sequence_logprob terms: by raw (w, h1, h2), and in columns.
-        self._memo: dict[tuple[str, str | None, str | None], float] = {}
-        self._columns: dict[tuple[int, str | None, str | None], _Column] = {}
+        self._memo: dict[tuple[str, str | None, str | None], float] = CacheDict()
+        self._columns: dict[tuple[int, str | None, str | None], _Column] = CacheDict()
         self._memo_size = 0
 
     @classmethod
@@ -347,12 +349,15 @@ class _Column:
         # calls _value makes, without its branches); _unknown is the value
         # for a word the LM lacks, computed on first need.
         self._unknown: float | None = OOV_LOGPROB if slot == 0 else None
+        # Tuples, not lists: the collector stops tracking tuples of strings.
+        self._pre: tuple = ()
+        self._post: tuple = ()
         if slot == 0:
-            self._pre, self._post = [], list(self._hist)
+            self._post = self._hist
         elif slot == 1:
-            self._pre, self._post = [self._w], [] if self._h2 is None else [self._h2]
+            self._pre, self._post = (self._w,), () if self._h2 is None else (self._h2,)
         else:
-            self._pre, self._post = [self._w, self._h1], []
+            self._pre = (self._w, self._h1)
 
     def fill(self, xs: list[str]) -> dict[str | None, float]:
         """``values`` with every free word of ``xs`` present; returns ``values``."""

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from operator import itemgetter, mul
 
+from ._cachedict import CacheDict
 from .lexicon import Lexicon, Row
 from .lm import BOS, LanguageModel
 from .text import Document, InputError, check_text, english_share, match_case
@@ -217,8 +218,9 @@ class Restorer:
     ) -> None:
         self.lex = lexicon or Lexicon.default()
         self.lm = lm or LanguageModel.default()
-        self._cands: dict[tuple[str, ...], list] = {}
-        self._forms: dict[str, tuple[str, tuple[str, ...] | None, float, float]] = {}
+        # CacheDict: these grow by tuples all pass long (see _cachedict).
+        self._cands: dict[tuple[str, ...], tuple] = CacheDict()
+        self._forms: dict[str, tuple[str, tuple[str, ...] | None, float, float]] = CacheDict()
         self._log_fanout: dict[str, float] = {}
         self._heads: dict[str, bool] = {}
         self.p = params or Params.load()
