@@ -49,3 +49,20 @@ def test_section_and_line_parsers_agree():
     odd = Lexicon()
     assert not odd._load_sections(mixed)
     assert not odd._rev
+
+
+def test_rows_and_readings_match_lookup_and_analyses():
+    # restore reads the tuple views; they must say what the Entry API says,
+    # in the same order, before and after lookup() has parsed a row, and with
+    # an extra table in front.
+    lex = Lexicon.default().with_table([("instructed", "told", 0.4), ("got here", "came", 0.9)])
+    words = ["instruct", "instructed", "got here", "make", "brand new", "qzxv", "said", "came"]
+    for w in words:
+        want = [(e.original, e.source, e.channel) for e in lex.lookup(w)]
+        assert list(lex.rows(w)) == want, w
+        assert list(Lexicon.default().rows(w)) == [
+            (e.original, e.source, e.channel) for e in Lexicon.default().lookup(w)
+        ]
+        assert list(lex.readings(w)) == [(a.lemma, a.tag) for a in lex.analyses(w)], w
+    fresh = Lexicon.default().with_table([])
+    assert fresh.rows("instruct") and fresh.rows("instruct") is fresh.rows("instruct")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from unspin.lm import BOS, LanguageModel
+from unspin.lm import BOS, LanguageModel, _Column
 
 # Known words, words the LM lacks (they cut the history), and the markers.
 _WORDS = ["the", "officer", "told", "reporters", "said", "year", "came", "back", "a", "of",
@@ -13,6 +13,7 @@ _WORDS = ["the", "officer", "told", "reporters", "said", "year", "came", "back",
 
 def test_window_logprobs_match_sequence_logprob():
     lm = LanguageModel.default()
+    fresh = LanguageModel(lm._path)
     rng = random.Random(7)
     for _ in range(3000):
         # Left context as restore builds it: [BOS], [None], [w], [BOS|None|w, w].
@@ -24,6 +25,12 @@ def test_window_logprobs_match_sequence_logprob():
         got = lm.window_logprobs(left, cands, right)
         want = [lm.sequence_logprob([*left, *c, *right], len(left)) for c in cands]
         assert got == want, (left, cands, right)
+        assert lm.window_logprobs(left, cands, right) == want  # warm: the optimistic read
+        # The one-word entry point, on a fresh model (cold columns) and warm.
+        ones = [c[0] for c in cands]
+        want = [lm.sequence_logprob([*left, w, *right], len(left)) for w in ones]
+        assert fresh.window_logprobs_words(left, ones, right) == want, (left, ones, right)
+        assert fresh.window_logprobs_words(left, ones, right) == want
 
 
 def test_memoised_terms_match_uncached_logprob():
@@ -42,3 +49,37 @@ def test_memoised_terms_match_uncached_logprob():
                 h2 = None
             total += lm.logprob(w, h1, h2)
         assert lm.sequence_logprob(seq, 1) == total
+
+
+def test_column_fill_matches_reference_values():
+    # fill()'s fast path (one prob call per known word, a shared value for
+    # unknown ones) agrees with the branchy reference _value() in every slot.
+    lm = LanguageModel.default()
+    hist = [BOS, None, *_WORDS]
+    for slot in (0, 1, 2):
+        for a in hist:
+            for b in hist:
+                if slot == 0 and (a in (None, BOS)) and b is not None:
+                    continue  # h2 is None after a cut or BOS history
+                if slot > 0 and a in (None, BOS):
+                    continue  # w is a real word
+                if slot == 2 and b in (None, BOS):
+                    continue  # h1 is a real word
+                col = _Column(lm, slot, a, b)
+                xs = list(_WORDS) + ([None, BOS] if slot == 2 else [])
+                got = col.fill(xs + xs[:3])
+                assert {x: got[x] for x in xs} == {x: col._value(x) for x in xs}, (slot, a, b)
+
+
+def test_cache_dict_stays_tracked():
+    # The point of CacheDict: a full collection never untracks it, so storing
+    # a tuple later does not drop it back into the youngest generation.
+    import gc
+
+    from unspin._cachedict import CacheDict
+
+    plain, pinned = {"a": 1.0}, CacheDict(a=1.0)
+    plain["t"] = pinned["t"] = ("x", "y")
+    gc.collect()
+    assert not gc.is_tracked(plain) and gc.is_tracked(pinned)
+    assert pinned == plain and pinned.get("t") == ("x", "y")

@@ -36,6 +36,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from ._cachedict import CacheDict
 from .text import InputError
 
 
@@ -48,6 +49,10 @@ class Entry:
     # Channel log-probability that a spinner writes the observed form for this
     # original; None means "estimate from the thesaurus fan-out".
     channel: float | None = None
+
+
+# What rows() returns per candidate: (original, source, channel), as in Entry.
+Row = tuple[str, str, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,16 @@ class Lexicon:
         # restore asks for the same few hundred thousand over and over.
         self._entries: dict[str, Entry] = {}
         self._inflected: dict[str, dict[str, str | None]] = {}
+        # rows() and readings(): the same answers as lookup() and analyses()
+        # as plain tuples, cached apart from the loaded tables. Exact tuples
+        # of atoms drop out of CPython's collector after one collection, while
+        # Entry objects and the tables they would be written back into stay
+        # tracked and are traversed by every full collection (≈ 20 % of a
+        # cold restore pass). Items are shared between lexicons; rows are not
+        # (they include this lexicon's extra tables).
+        self._rows: dict[str, tuple[Row, ...]] = CacheDict()
+        self._row_items: dict[str, Row] = CacheDict()
+        self._readings: dict[str, tuple[tuple[str, str], ...]] = CacheDict()
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -178,6 +193,7 @@ class Lexicon:
         new._rev, new._fanout, new._zipf = self._rev, self._fanout, self._zipf
         new._morph, new._infl = self._morph, self._infl
         new._entries, new._inflected = self._entries, self._inflected
+        new._row_items, new._readings = self._row_items, self._readings
         new._extra = {k: list(v) for k, v in self._extra.items()}
         new._phrase_heads = set(self._phrase_heads)
         new.max_span = self.max_span
@@ -213,6 +229,56 @@ class Lexicon:
         if extra:
             return extra + (val or [])
         return val or []
+
+    def rows(self, observed: str) -> tuple[Row, ...]:
+        """:meth:`lookup` as ``(original, source, channel)`` tuples, in its order; cached."""
+        got = self._rows.get(observed)
+        if got is not None:
+            return got
+        val = self._rev.get(observed)
+        extra = self._extra.get(observed)
+        if val is None and not extra:
+            return ()
+        out: list[Row] = [(e.original, e.source, e.channel) for e in extra or ()]
+        if isinstance(val, str):
+            items = self._row_items
+            for item in val.split(" "):
+                r = items.get(item)
+                if r is None:
+                    orig, _, flags = item.rpartition(":")
+                    r = items[item] = (orig.replace("_", " "), flags, None)
+                out.append(r)
+        elif val:  # already parsed by lookup()
+            out.extend((e.original, e.source, e.channel) for e in val)
+        if len(self._rows) > 400_000:
+            self._rows.clear()
+        got = self._rows[observed] = tuple(out)
+        return got
+
+    def readings(self, word: str) -> tuple[tuple[str, str], ...]:
+        """:meth:`analyses` as ``(lemma, tag)`` tuples; cached."""
+        got = self._readings.get(word)
+        if got is None:
+            val = self._morph.get(word, ())
+            if isinstance(val, str):
+                got = tuple((lemma, tag) for lemma, tag in (x.split(":") for x in val.split(" ")))
+            else:
+                got = tuple((a.lemma, a.tag) for a in val)
+            if len(self._readings) > 400_000:
+                self._readings.clear()
+            self._readings[word] = got
+        return got
+
+    def inflections(self, tag: str) -> dict[str, str | None]:
+        """The memo :meth:`inflect` keeps for ``tag`` (original → form or None).
+
+        Restore reads it directly in its inner loop (a hit costs no call);
+        a miss must still go through :meth:`inflect`.
+        """
+        memo = self._inflected.get(tag)
+        if memo is None:
+            memo = self._inflected[tag] = {}
+        return memo
 
     def analyses(self, word: str) -> tuple[Analysis, ...]:
         """Readings of an inflected form as (lemma, tag); () for a base form."""

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from ._cachedict import CacheDict
+
 # pocketsphinx stores log base 1.0001; ln(1.0001) ≈ 1e-4.
 _LOG_UNIT = 0.000099995
 # Probability assigned to a word the LM does not know (ln p). Roughly that of a
@@ -29,15 +31,17 @@ class LanguageModel:
     def __init__(self, path: str):
         from pocketsphinx import NGramModel
 
+        self._path = path
         # Keep the model object referenced for as long as it is queried.
         self._model = NGramModel.readfile(path)
         self._prob = self._model.prob
-        self._cache: dict[tuple[str, ...], float] = {}
+        self._cache: dict[tuple[str, ...], float] = CacheDict()
         self._known: dict[str, bool] = {}
+        self._unigram: dict[str, float] = {}
         self._unk = self._prob(["qzxvunknownword"])
         # Memoised sequence_logprob terms: by raw (w, h1, h2), and in columns.
-        self._memo: dict[tuple[str, str | None, str | None], float] = {}
-        self._columns: dict[tuple[int, str | None, str | None], _Column] = {}
+        self._memo: dict[tuple[str, str | None, str | None], float] = CacheDict()
+        self._columns: dict[tuple[int, str | None, str | None], _Column] = CacheDict()
         self._memo_size = 0
 
     @classmethod
@@ -90,12 +94,30 @@ class LanguageModel:
 
         ``h2`` must already be None when ``h1`` is None or BOS.
         """
-        h1, h2 = self._cut(h1, h2)
-        return self._logprob_uncached(w, h1, h2)
+        # _cut then _logprob_uncached, inlined: this runs once per new
+        # (w, h1, h2) that no column covers (phrases, observed windows).
+        known = self._known.get
+        if h1 is not None and h1 != BOS:
+            k = known(h1)
+            if not (self.known(h1) if k is None else k):
+                h1 = h2 = None
+        if h2 is not None and h2 != BOS:
+            k = known(h2)
+            if not (self.known(h2) if k is None else k):
+                h2 = None
+        k = known(w)
+        if not (self.known(w) if k is None else k):
+            return OOV_LOGPROB
+        if not h1:
+            return self._prob([w]) * _LOG_UNIT
+        if h2 is None:
+            return self._prob([w, h1]) * _LOG_UNIT
+        return self._prob([w, h1, h2]) * _LOG_UNIT
 
     # Memoised positions. Restore scores up to 40 candidates in one context, so
     # two of (w, h1, h2) are fixed per span and the candidate fills the third:
-    # ``column[candidate]`` is then a single dict lookup, no Python call.
+    # once a column is filled for a span's candidates, ``values[candidate]``
+    # is a single dict lookup, no Python call.
     def column_w(self, h1: str | None, h2: str | None) -> _Column:
         """position_logprob(w, h1, h2) for any ``w`` (``h2`` None if ``h1`` is None/BOS)."""
         col = self._columns.get((0, h1, h2))
@@ -130,7 +152,21 @@ class LanguageModel:
         The LM's unigram distribution is the frequency prior, so the runtime
         needs no second frequency table.
         """
-        return min(self.logprob(w) for w in words) / 2.302585 + 9.0
+        get = self._unigram.get
+        lp = get(words[0]) if len(words) == 1 else None
+        if lp is None:
+            lp = min(self._unigram_logprob(w) for w in words)
+        return lp / 2.302585 + 9.0
+
+    def _unigram_logprob(self, word: str) -> float:
+        # logprob(word), memoised by the word alone: a str-keyed dict of floats
+        # is never tracked by CPython's collector (logprob's cache has tuple keys).
+        v = self._unigram.get(word)
+        if v is None:
+            if len(self._unigram) > 500_000:
+                self._unigram.clear()
+            v = self._unigram[word] = self.logprob(word)
+        return v
 
     def sequence_logprob(
         self, words: list[str | None], start: int = 0, end: int | None = None
@@ -170,25 +206,93 @@ class LanguageModel:
         """
         nl = len(left)
         h1 = left[-1]
-        at_c = self.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
+        col_c = self.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
+        at_c = col_c.values
         general = self._window_general(left, right)
+        # Optimistic first: read the columns (and, for two-word candidates,
+        # the memo) as they stand; a KeyError means some entry is new, and
+        # the columns are then filled and the window scored the careful way.
         if len(right) == 2:
             x = right[0]
-            at_x, at_y = self.column_h1(x, h1), self.column_h2(right[1], x)
+            col_x, col_y = self.column_h1(x, h1), self.column_h2(right[1], x)
+            at_x, at_y = col_x.values, col_y.values
+            memo = self._memo
+            try:
+                return [
+                    at_c[c[0]] + at_x[c[0]] + at_y[c[0]] if len(c) == 1
+                    else at_c[c[0]] + memo[c[1], c[0], h1] + memo[x, c[1], c[0]] + at_y[c[1]]
+                    if len(c) == 2
+                    else general(c)
+                    for c in cands
+                ]
+            except KeyError:
+                pass
+            col_c.fill([c[0] for c in cands])
+            col_x.fill([c[0] for c in cands if len(c) == 1])
+            col_y.fill([c[-1] for c in cands if len(c) <= 2])
             pos = self._memo_position
-
-            def two(c1: str, c2: str) -> float:  # c1 c2 x y, two columns and the memo
-                return at_c[c1] + pos(c2, c1, h1) + pos(x, c2, c1) + at_y[c2]
-
-            return [
-                at_c[c[0]] + at_x[c[0]] + at_y[c[0]] if len(c) == 1
-                else two(*c) if len(c) == 2 else general(c)
-                for c in cands
-            ]
+            out = []
+            for c in cands:
+                if len(c) == 1:
+                    w = c[0]
+                    out.append(at_c[w] + at_x[w] + at_y[w])
+                elif len(c) == 2:  # c1 c2 x y: two columns and the memo
+                    c1, c2 = c
+                    out.append(at_c[c1] + pos(c2, c1, h1) + pos(x, c2, c1) + at_y[c2])
+                else:
+                    out.append(general(c))
+            return out
         if right:
-            at_x = self.column_h1(right[0], h1)
+            col_x = self.column_h1(right[0], h1)
+            at_x = col_x.values
+            try:
+                return [at_c[c[0]] + at_x[c[0]] if len(c) == 1 else general(c) for c in cands]
+            except KeyError:
+                pass
+            col_c.fill([c[0] for c in cands if len(c) == 1])
+            col_x.fill([c[0] for c in cands if len(c) == 1])
             return [at_c[c[0]] + at_x[c[0]] if len(c) == 1 else general(c) for c in cands]
+        try:
+            return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
+        except KeyError:
+            pass
+        col_c.fill([c[0] for c in cands if len(c) == 1])
         return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
+
+    def window_logprobs_words(
+        self, left: list[str | None], words: list[str], right: list[str]
+    ) -> list[float]:
+        """:meth:`window_logprobs` for one-word candidates given as plain words.
+
+        Restore's common case. The columns are read first and filled only on
+        a miss (a warm span costs one comprehension); the sums are the same
+        expressions, so the floats are identical.
+        """
+        h1 = left[-1]
+        col_c = self.column_w(h1, left[-2] if len(left) == 2 and h1 not in (None, BOS) else None)
+        at_c = col_c.values
+        if len(right) == 2:
+            x = right[0]
+            col_x, col_y = self.column_h1(x, h1), self.column_h2(right[1], x)
+            at_x, at_y = col_x.values, col_y.values
+            try:
+                return [at_c[w] + at_x[w] + at_y[w] for w in words]
+            except KeyError:
+                col_c.fill(words), col_x.fill(words), col_y.fill(words)
+                return [at_c[w] + at_x[w] + at_y[w] for w in words]
+        if right:
+            col_x = self.column_h1(right[0], h1)
+            at_x = col_x.values
+            try:
+                return [at_c[w] + at_x[w] for w in words]
+            except KeyError:
+                col_c.fill(words), col_x.fill(words)
+                return [at_c[w] + at_x[w] for w in words]
+        try:
+            return [at_c[w] for w in words]
+        except KeyError:
+            col_c.fill(words)
+            return [at_c[w] for w in words]
 
     def _window_general(self, left: list[str | None], right: list[str]):
         nl = len(left)
@@ -208,22 +312,30 @@ class LanguageModel:
         return v
 
 
-class _Column(dict):
+class _Column:
     """One window position with two of (w, h1, h2) fixed, memoised by the third.
 
     The fixed words are checked against the vocabulary once, up front, so a
-    miss only looks at the free word before asking the model.
+    miss only looks at the free word before asking the model. ``values`` is a
+    plain dict of str to float: CPython's collector never tracks such a dict,
+    where a dict subclass (the old column) was traversed, entries and all, by
+    every full collection of a cold pass.
     """
 
-    __slots__ = ("_lm", "_slot", "_w", "_h1", "_h2", "_const")
+    __slots__ = ("values", "_lm", "_slot", "_w", "_h1", "_h2", "_const", "_hist", "_pre",
+                 "_post", "_unknown")
 
     def __init__(self, lm: LanguageModel, slot: int, a: str | None, b: str | None) -> None:
-        super().__init__()
+        self.values: dict[str | None, float] = {}
         self._lm, self._slot = lm, slot
         self._w = self._h1 = self._h2 = None
         self._const: float | None = None  # the value whatever the free word
+        self._hist: tuple[str, ...] = ()
         if slot == 0:  # a, b = h1, h2
             self._h1, self._h2 = lm._cut(a, b)
+            # The history _logprob_uncached would pass after the free word.
+            h1, h2 = self._h1, self._h2
+            self._hist = () if not h1 else (h1,) if h2 is None else (h1, h2)
         elif not lm.known(a):  # type: ignore[arg-type]  # a = w
             self._const = OOV_LOGPROB
         elif slot == 1:  # b = h2, cut as sequence_logprob would
@@ -233,30 +345,74 @@ class _Column(dict):
             self._const = lm._logprob_uncached(a, None, None)  # type: ignore[arg-type]
         else:
             self._w, self._h1 = a, b
+        # A known free word x is scored as prob([*_pre, x, *_post]) (the
+        # calls _value makes, without its branches); _unknown is the value
+        # for a word the LM lacks, computed on first need.
+        self._unknown: float | None = OOV_LOGPROB if slot == 0 else None
+        # Tuples, not lists: the collector stops tracking tuples of strings.
+        self._pre: tuple = ()
+        self._post: tuple = ()
+        if slot == 0:
+            self._post = self._hist
+        elif slot == 1:
+            self._pre, self._post = (self._w,), () if self._h2 is None else (self._h2,)
+        else:
+            self._pre = (self._w, self._h1)
 
-    def __missing__(self, x: str | None) -> float:
+    def fill(self, xs: list[str]) -> dict[str | None, float]:
+        """``values`` with every free word of ``xs`` present; returns ``values``."""
+        vals = self.values
+        missing = [x for x in xs if x not in vals]
+        if not missing:
+            return vals
+        n = len(vals)
+        lm = self._lm
+        const = self._const
+        if const is not None:
+            for x in missing:
+                vals[x] = const
+        else:
+            known, prob, pre, post = lm._known.get, lm._prob, self._pre, self._post
+            for x in missing:  # a repeated word is just computed twice
+                if x is None or x == BOS:
+                    vals[x] = self._value(x)
+                    continue
+                k = known(x)
+                if lm.known(x) if k is None else k:
+                    vals[x] = prob([*pre, x, *post]) * _LOG_UNIT
+                else:
+                    u = self._unknown
+                    if u is None:
+                        u = self._unknown = self._value(x)
+                    vals[x] = u
+        lm._memo_size += len(vals) - n
+        return vals
+
+    def _value(self, x: str | None) -> float:
+        """The reference computation of one entry (fill's fast path agrees)."""
         lm = self._lm
         v = self._const
-        if v is None:
-            if x is None or x == BOS:  # only as h2 (slot 2): history markers stay
-                known = True
-            else:
-                known = lm._known.get(x)
-                if known is None:
-                    known = lm.known(x)
-            if self._slot == 0:  # x = w
-                v = lm._logprob_uncached(x, self._h1, self._h2) if known else OOV_LOGPROB  # type: ignore[arg-type]
-            elif self._slot == 1:  # x = h1: an unknown one cuts the history
-                if not known:
-                    v = lm._prob([self._w]) * _LOG_UNIT
-                elif self._h2 is None:
-                    v = lm._prob([self._w, x]) * _LOG_UNIT
-                else:
-                    v = lm._prob([self._w, x, self._h2]) * _LOG_UNIT
-            else:  # x = h2: an unknown one is dropped
-                h2 = x if known else None
-                p = [self._w, self._h1, h2] if h2 is not None else [self._w, self._h1]
-                v = lm._prob(p) * _LOG_UNIT
-        self[x] = v  # type: ignore[index]
-        lm._memo_size += 1
-        return v
+        if v is not None:
+            return v
+        if x is None or x == BOS:  # only as h2 (slot 2): history markers stay
+            known = True
+        else:
+            known = lm._known.get(x)
+            if known is None:
+                known = lm.known(x)
+        if self._slot == 0:  # x = w
+            if not known:
+                return OOV_LOGPROB
+            if x is None or x == BOS:
+                return lm._logprob_uncached(x, self._h1, self._h2)  # type: ignore[arg-type]
+            return lm._prob([x, *self._hist]) * _LOG_UNIT
+        if self._slot == 1:  # x = h1: an unknown one cuts the history
+            if not known:
+                return lm._prob([self._w]) * _LOG_UNIT
+            if self._h2 is None:
+                return lm._prob([self._w, x]) * _LOG_UNIT
+            return lm._prob([self._w, x, self._h2]) * _LOG_UNIT
+        # x = h2: an unknown one is dropped
+        h2 = x if known else None
+        p = [self._w, self._h1, h2] if h2 is not None else [self._w, self._h1]
+        return lm._prob(p) * _LOG_UNIT

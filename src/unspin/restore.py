@@ -34,9 +34,10 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from operator import mul
+from operator import itemgetter, mul
 
-from .lexicon import Entry, Lexicon
+from ._cachedict import CacheDict
+from .lexicon import Lexicon, Row
 from .lm import BOS, LanguageModel
 from .numbers import find_numbers
 from .text import Document, InputError, check_text, english_share, match_case
@@ -218,8 +219,9 @@ class Restorer:
     ) -> None:
         self.lex = lexicon or Lexicon.default()
         self.lm = lm or LanguageModel.default()
-        self._cands: dict[tuple[str, ...], list] = {}
-        self._forms: dict[str, tuple[str, tuple[str, ...] | None, float, float]] = {}
+        # CacheDict: these grow by tuples all pass long (see _cachedict).
+        self._cands: dict[tuple[str, ...], tuple] = CacheDict()
+        self._forms: dict[str, tuple[str, tuple[str, ...] | None, float, float]] = CacheDict()
         self._log_fanout: dict[str, float] = {}
         self._heads: dict[str, bool] = {}
         self.p = params or Params.load()
@@ -322,7 +324,7 @@ class Restorer:
         if ok is None:
             lex = self.lex
             ok = lex.may_start_phrase(head) or any(
-                lex.may_start_phrase(a.lemma) for a in lex.analyses(head)
+                lex.may_start_phrase(lemma) for lemma, _ in lex.readings(head)
             )
             if len(self._heads) > 200_000:
                 self._heads.clear()
@@ -330,44 +332,66 @@ class Restorer:
         return ok
 
     def _candidates(self, norms: tuple[str, ...]):
-        """(LM words, source, static features, static logit) per candidate; cached."""
+        """((LM words, source, static features, static logit) per candidate, the
+        candidates' LM words), or () for none; cached."""
         got = self._cands.get(norms)
         if got is not None:
             return got
-        found: dict[str, Entry] = {}
+        lex = self.lex
         key = " ".join(norms)
-        if len(norms) > 1 and not self.lex.has(key) and not _could_inflect(self.lex, norms):
+        if len(norms) > 1 and not lex.has(key) and not _could_inflect(lex, norms):
             self._cands[norms] = _NO_CANDIDATES
             return _NO_CANDIDATES
-        for e in self.lex.lookup(key):
-            found.setdefault(e.original, e)
+        # Plain (original, source, channel) rows, and inflection memos read
+        # inline: this loop runs ≈ 540k times in a cold pass over 20k words.
+        found: dict[str, Row] = {}
+        setdefault = found.setdefault
+        for r in lex.rows(key):
+            setdefault(r[0], r)
         head, rest = norms[0], norms[1:]
-        for a in self.lex.analyses(head):
-            lemma_key = " ".join([a.lemma, *rest])
+        for lemma, tag in lex.readings(head):
+            lemma_key = " ".join([lemma, *rest])
             if lemma_key == key:
                 continue
-            for e in self.lex.lookup(lemma_key):
-                form = self.lex.inflect(e.original, a.tag)
+            rows = lex.rows(lemma_key)
+            if not rows:
+                continue
+            memo = lex.inflections(tag)
+            for r in rows:
+                form = memo.get(r[0], "")
+                if form == "":
+                    form = lex.inflect(r[0], tag)
                 if form:
-                    found.setdefault(form, e)
+                    setdefault(form, r)
         found.pop(key, None)
         # A spelling variant (subsidised/subsidized) is never a spinner's swap.
         variant = _spelling_key(key)
         short = len(key) <= 4  # else key abbreviates nothing
-        ranked = []
+        tables: list[tuple] = []
+        thesaurus: list[tuple] = []
         forms = self._forms
-        for form, e in found.items():
+        form_info = self._form_info
+        for form, r in found.items():
             info = forms.get(form)
             if info is None:
-                info = forms[form] = self._form_info(form)
-            if info[0] == variant or (short and e.channel is None and _abbreviates(key, form)):
+                info = forms[form] = form_info(form)
+            if info[1] is None or info[0] == variant:
                 continue
-            if info[1] is not None:
-                ranked.append((info[1], e, info[2], info[3]))
+            if r[2] is None:
+                if short and _abbreviates(key, form):
+                    continue
+                thesaurus.append((info[1], r, info[2], info[3]))
+            else:
+                tables.append((info[1], r, info[2], info[3]))
         # Keep table entries and the most frequent originals: spinners start
-        # from common words.
-        ranked.sort(key=_rank_key)
-        del ranked[self.p.max_candidates :]
+        # from common words. Two stable sorts on the float, concatenated, order
+        # rows exactly as one stable sort by (not table, -zipf) would.
+        keep = self.p.max_candidates
+        tables.sort(key=_ZIPF, reverse=True)
+        if len(tables) < keep:
+            thesaurus.sort(key=_ZIPF, reverse=True)
+            tables += thesaurus
+        ranked = tables[:keep]
         # Everything but the contextual features (LM gain, article, quote) is
         # fixed per observed form, so it is computed once and cached with its
         # share of the logit.
@@ -378,18 +402,18 @@ class Restorer:
         w = p.weights
         log_fanout = self._log_fanout
         out = []
-        for words, e, zipf, function in ranked:
-            table = e.channel is not None
+        for words, (original, source, channel), zipf, function in ranked:
+            table = channel is not None
             if not table:
-                lf = log_fanout.get(e.original)
+                lf = log_fanout.get(original)
                 if lf is None:
-                    lf = log_fanout[e.original] = math.log(self.lex.fanout(e.original))
+                    lf = log_fanout[original] = math.log(lex.fanout(original))
             f = (
                 0.0,  # lm_gain, set in context
                 0.0 if table else lf,
-                e.channel if table else 0.0,
+                channel if table else 0.0,
                 1.0 if table else 0.0,
-                0.0 if table else float(len(e.source)),
+                0.0 if table else float(len(source)),
                 max(-3.0, min(3.0, zipf - obs_zipf)),
                 # A listed spinner phrase may restore function words ("have
                 # been" -> "were"); only thesaurus noise is penalised.
@@ -407,13 +431,19 @@ class Restorer:
             static = p.bias + sum(map(mul, w, f))
             # Only atoms (no Entry) in the cached row: CPython's collector then
             # stops tracking it, and full collections stay cheap as caches grow.
-            out.append((words, e.source, f, static))
+            out.append((words, source, f, static))
         if len(self._cands) > 200_000:
             self._cands.clear()
         if len(forms) > 300_000:
             forms.clear()
-        self._cands[norms] = out or _NO_CANDIDATES
-        return out
+        # Tuples, not lists: exact tuples of atoms leave the collector's
+        # books after one collection, lists never do. The candidates' LM
+        # words ride along for window_logprobs.
+        # When every candidate is one word, its plain words too (the fast path).
+        words = tuple(r[0] for r in out)
+        simple = tuple(w[0] for w in words) if all(len(w) == 1 for w in words) else None
+        got = self._cands[norms] = (tuple(out), words, simple, obs) if out else ()
+        return got
 
     def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
         """(spelling key, LM words or None if the LM lacks one, zipf, all function words).
@@ -421,46 +451,71 @@ class Restorer:
         Cached: the same originals turn up for many observed forms.
         """
         words = tuple(form.split())
-        if not all(self.lm.known(x) for x in words):
+        known = self.lm.known
+        if len(words) == 1:  # most forms: no generator expressions
+            if not known(words[0]):
+                return _spelling_key(form), None, 0.0, 0.0
+            function = 1.0 if words[0] in FUNCTION_WORDS else 0.0
+            return _spelling_key(form), words, self.lm.zipf(words), function
+        if not all(known(x) for x in words):
             return _spelling_key(form), None, 0.0, 0.0
         function = 1.0 if all(x in FUNCTION_WORDS for x in words) else 0.0
         return _spelling_key(form), words, self.lm.zipf(words), function
 
-    def _score(self, doc, cur, i, j, norms, cands) -> list[Candidate]:
-        lm = self.lm
+    def _score(self, doc, cur, i, j, norms, form) -> list[Candidate]:
+        cands, cand_words, simple, obs = form
         pw = self.p.weights
         w_gain, w_art, w_quote, w_base, w_margin = pw[0], pw[7], pw[8], pw[13], pw[14]
-        obs = tuple(x for n in norms for x in n.split())
         left = _left(doc, cur, i)
         right = _right(doc, cur, j)
-        nl = len(left)
-        base = lm.sequence_logprob([*left, *obs, *right], nl)
+        # The observed window rides along with the candidates: window_logprobs
+        # equals sequence_logprob bit for bit, and shares their columns.
+        if simple is not None and len(obs) == 1:
+            lps = self.lm.window_logprobs_words(left, [obs[0], *simple], right)
+        else:
+            lps = self.lm.window_logprobs(left, [obs, *cand_words], right)
+        base = lps[0]
         base_f = max(base, -40.0)
         article = _article_before(doc, i)
-        obs_an = takes_an(obs[0]) if article is not None else False
         in_quote = 1.0 if doc.words[i].in_quote else 0.0
-        lps = lm.window_logprobs(left, [c[0] for c in cands], right)
         gains = [lp - base for lp in lps]
+        del gains[0]
         # The logit's sum, term by term in the original order (floats are not
         # associative, so the per-span constant terms are not folded first).
-        g_terms = [w_gain * g for g in gains]
-        arts = _articles(article, obs_an, cands)
-        q_term, b_term = w_quote * in_quote, w_base * base_f
-        logits = [
-            c[3] + g + w_art * art + q_term + b_term
-            for c, g, art in zip(cands, g_terms, arts, strict=True)
-        ]
+        # Terms that are zero here are skipped: x + 0.0 == x (x + -0.0 too).
+        b_term = w_base * base_f
+        if article is None:
+            arts = [0.0] * len(cands)
+            if in_quote:
+                q_term = w_quote * in_quote
+                logits = [
+                    c[3] + w_gain * g + q_term + b_term
+                    for c, g in zip(cands, gains, strict=True)
+                ]
+            else:
+                logits = [c[3] + w_gain * g + b_term for c, g in zip(cands, gains, strict=True)]
+        else:
+            arts = _articles(article, takes_an(obs[0]), cands)
+            q_term = w_quote * in_quote
+            logits = [
+                c[3] + w_gain * g + w_art * art + q_term + b_term
+                for c, g, art in zip(cands, gains, arts, strict=True)
+            ]
         # How far each candidate's fluency stands above its best rival.
         ranked = sorted(gains, reverse=True)
         top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
-        margins = [g - (second if g == top else top) for g in gains]
-        logits = [x + w_margin * m for x, m in zip(logits, margins, strict=True)]
+        logits = [
+            x + w_margin * (g - (second if g == top else top))
+            for x, g in zip(logits, gains, strict=True)
+        ]
         # Stable, like sorting by -logit: ties keep the candidates' order.
         order = sorted(range(len(cands)), key=logits.__getitem__, reverse=True)
         out = []
         for k in order[: self.p.max_kept]:
             words, source, f, _ = cands[k]
-            feats = (gains[k], *f[1:7], arts[k], in_quote, *f[9:13], base_f, margins[k])
+            g = gains[k]
+            margin = g - (second if g == top else top)
+            feats = (g, *f[1:7], arts[k], in_quote, *f[9:13], base_f, margin)
             out.append(Candidate(words, source, feats, logits[k]))
         return out
 
@@ -548,9 +603,8 @@ def _merge(changes: list[Change], extra: list[Change]) -> list[Change]:
     return sorted(changes + kept, key=lambda c: c.start) if kept else changes
 
 
-def _rank_key(c: tuple) -> tuple[bool, float]:
-    # Table entries first, then the most frequent originals.
-    return (c[1].channel is None, -c[2])
+# The rank of a candidate row among its kind: the Zipf value of its form.
+_ZIPF = itemgetter(2)
 
 
 # One shared, immutable "nothing": most observed forms have no candidate, and
@@ -602,7 +656,7 @@ def _articles(article: str | None, obs_an: bool, cands) -> list[float]:
 
 def _could_inflect(lex: Lexicon, norms: tuple[str, ...]) -> bool:
     rest = " ".join(norms[1:])
-    return any(lex.has(f"{a.lemma} {rest}") for a in lex.analyses(norms[0]))
+    return any(lex.has(f"{lemma} {rest}") for lemma, _ in lex.readings(norms[0]))
 
 
 def score_spans(spans: list[Span], prior: float) -> None:
