@@ -365,6 +365,27 @@ def test_shingle_keys_are_stable_on_disk_format():
     assert len(shingles(["a", "b", "c", "d", "a", "b", "c", "d"], 4, "i")) == 4
 
 
+def test_whole_document_shingle_arithmetic_equals_the_definition():
+    # _shingle_slots (all shingles in one big int) must give the keys of
+    # _shingle_ids (one shingle at a time) for any ids, lengths and kinds,
+    # including extreme ids, whose products use all 128 bits.
+    import random
+
+    from unspin.index import _immutable_ids, _shingle_ids, _shingle_slots, _slots
+
+    rng = random.Random(5)
+    extremes = [0, 1, (1 << 64) - 1, 1 << 63]
+    for size in range(12):
+        for trial in range(30):
+            ids = [rng.choice(extremes) if trial % 3 == 0 else rng.getrandbits(64)
+                   for _ in range(size)]
+            for n, kind in ((4, "i"), (3, "c")):
+                assert _shingle_slots(_slots(ids), n, kind) == _shingle_ids(ids, n, kind)
+    for text in TRICKY + list(TEXTS.values())[:10]:
+        ids = _immutable_ids(text)
+        assert _shingle_slots(_slots(ids), 4, "i") == _shingle_ids(ids, 4, "i")
+
+
 # ------------------------------------------------------------------------ CLI
 
 
