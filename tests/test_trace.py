@@ -348,12 +348,21 @@ TRICKY = [
     "date 2024-01-02 Didn't he say? “No.” Won't stop. Five of the 12 Acme staff can't go.",
     "The U.S. economy grew 2.5% in the 3rd quarter.\nSaid the man: 'It’s Bob’s.'",
     "  Ten...eleven! O’Brien wasn’t there_at all; Café Zoë 1,000,000 twelve",
+    # Chunk edge cases (the key path cuts at whitespace): token-less chunks
+    # between a break and a name, breaks glued to words, tabs, no-break spaces.
+    "He left . — Smith said. \"Jones\" stayed -- Brown left.\tWhite\u00a0Green (AP) 3.\n5 x",
+    "Monday.The U.N.-backed plan: 2,000/3rd 'Not' now!?Yes\n\n\nNo  ...  Mr   Smith “Well” ok",
+    "date 2024-01-02\nThe end. - - And Bob",
 ]
 
 
 @pytest.mark.parametrize("text", TRICKY + list(TEXTS.values())[:10])
 def test_fast_key_tokens_equal_document_definition(text):
+    from unspin.index import _immutable_ids, _token_id
+
     assert immutable_tokens(text) == immutables(Document.from_text(text))
+    # The ids the keys are made of are assembled alongside the strings.
+    assert _immutable_ids(text) == [_token_id(t) for t in immutable_tokens(text)]
 
 
 def test_shingle_keys_are_stable_on_disk_format():
