@@ -374,6 +374,19 @@ def test_shingle_keys_are_stable_on_disk_format():
     assert len(shingles(["a", "b", "c", "d", "a", "b", "c", "d"], 4, "i")) == 4
 
 
+def test_batch_sort_falls_back_when_floats_tie_on_different_keys():
+    # Keys equal in their top 53 bits tie as floats and keep input order; the
+    # packed-key check must catch the swapped pair and sort exactly.
+    from unspin.index import _HALF, _posting_blobs, _sorted_blobs
+
+    b = 12345 << 20
+    postings = [(b + 1 + _HALF) << 32 | 1, (b + _HALF) << 32 | 2, (b - 9 + _HALF) << 32 | 3]
+    assert float(postings[0]) == float(postings[1])  # the case under test
+    expect = _posting_blobs(sorted(postings))
+    assert _sorted_blobs(postings) == expect
+    assert postings == sorted(postings)
+
+
 def test_whole_document_shingle_arithmetic_equals_the_definition():
     # _shingle_slots (all shingles in one big int) must give the keys of
     # _shingle_ids (one shingle at a time) for any ids, lengths and kinds,
