@@ -348,12 +348,21 @@ TRICKY = [
     "date 2024-01-02 Didn't he say? “No.” Won't stop. Five of the 12 Acme staff can't go.",
     "The U.S. economy grew 2.5% in the 3rd quarter.\nSaid the man: 'It’s Bob’s.'",
     "  Ten...eleven! O’Brien wasn’t there_at all; Café Zoë 1,000,000 twelve",
+    # Chunk edge cases (the key path cuts at whitespace): token-less chunks
+    # between a break and a name, breaks glued to words, tabs, no-break spaces.
+    "He left . — Smith said. \"Jones\" stayed -- Brown left.\tWhite\u00a0Green (AP) 3.\n5 x",
+    "Monday.The U.N.-backed plan: 2,000/3rd 'Not' now!?Yes\n\n\nNo  ...  Mr   Smith “Well” ok",
+    "date 2024-01-02\nThe end. - - And Bob",
 ]
 
 
 @pytest.mark.parametrize("text", TRICKY + list(TEXTS.values())[:10])
 def test_fast_key_tokens_equal_document_definition(text):
+    from unspin.index import _immutable_ids, _token_id
+
     assert immutable_tokens(text) == immutables(Document.from_text(text))
+    # The ids the keys are made of are assembled alongside the strings.
+    assert _immutable_ids(text) == [_token_id(t) for t in immutable_tokens(text)]
 
 
 def test_shingle_keys_are_stable_on_disk_format():
@@ -363,6 +372,40 @@ def test_shingle_keys_are_stable_on_disk_format():
     assert shingles(["of", "the"], 4, "i") == {2332329886905774432}
     assert shingles(["a", "b", "c"], 3, "c") == {-5934386873081969050}
     assert len(shingles(["a", "b", "c", "d", "a", "b", "c", "d"], 4, "i")) == 4
+
+
+def test_batch_sort_falls_back_when_floats_tie_on_different_keys():
+    # Keys equal in their top 53 bits tie as floats and keep input order; the
+    # packed-key check must catch the swapped pair and sort exactly.
+    from unspin.index import _HALF, _posting_blobs, _sorted_blobs
+
+    b = 12345 << 20
+    postings = [(b + 1 + _HALF) << 32 | 1, (b + _HALF) << 32 | 2, (b - 9 + _HALF) << 32 | 3]
+    assert float(postings[0]) == float(postings[1])  # the case under test
+    expect = _posting_blobs(sorted(postings))
+    assert _sorted_blobs(postings) == expect
+    assert postings == sorted(postings)
+
+
+def test_whole_document_shingle_arithmetic_equals_the_definition():
+    # _shingle_slots (all shingles in one big int) must give the keys of
+    # _shingle_ids (one shingle at a time) for any ids, lengths and kinds,
+    # including extreme ids, whose products use all 128 bits.
+    import random
+
+    from unspin.index import _immutable_ids, _shingle_ids, _shingle_slots, _slots
+
+    rng = random.Random(5)
+    extremes = [0, 1, (1 << 64) - 1, 1 << 63]
+    for size in range(12):
+        for trial in range(30):
+            ids = [rng.choice(extremes) if trial % 3 == 0 else rng.getrandbits(64)
+                   for _ in range(size)]
+            for n, kind in ((4, "i"), (3, "c")):
+                assert _shingle_slots(_slots(ids), n, kind) == _shingle_ids(ids, n, kind)
+    for text in TRICKY + list(TEXTS.values())[:10]:
+        ids = _immutable_ids(text)
+        assert _shingle_slots(_slots(ids), 4, "i") == _shingle_ids(ids, 4, "i")
 
 
 # ------------------------------------------------------------------------ CLI
