@@ -89,7 +89,7 @@ def _sigmoid(z: float) -> float:
 def model_digest() -> str:
     """sha256 of restore's weights and tables: the detect weights are only valid for them."""
     h = hashlib.sha256()
-    for name in ("model.json", "phrases.tsv", "habits.tsv"):
+    for name in ("model.json", "phrases.tsv", "habits.tsv", "names.tsv"):
         h.update((resources.files("unspin") / "data" / name).read_bytes())
     return h.hexdigest()[:16]
 

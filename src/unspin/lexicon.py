@@ -73,6 +73,8 @@ class Lexicon:
         self._extra: dict[str, list[Entry]] = {}
         self.max_span = 1
         self._phrase_heads: set[str] = set()
+        # Keys of data/names.tsv: table entries that apply only inside a name.
+        self.name_keys: frozenset[str] = frozenset()
         # Parsed rows share one Entry per distinct "original:flags" item (an
         # original recurs in many rows) and inflections are memoised per tag:
         # restore asks for the same few hundred thousand over and over.
@@ -100,6 +102,10 @@ class Lexicon:
             lex.add_table(_read_tsv(f), source="p")
         with (data / "habits.tsv").open(encoding="utf-8") as f:
             lex.add_table(_read_tsv(f), source="h")
+        with (data / "names.tsv").open(encoding="utf-8") as f:
+            names = _read_tsv(f)
+        lex.add_table(names, source="h")
+        lex.name_keys = frozenset(spun.strip().lower() for spun, _, _ in names)
         return lex
 
     def _load_thesaurus(self, path) -> None:
@@ -197,6 +203,7 @@ class Lexicon:
         new._extra = {k: list(v) for k, v in self._extra.items()}
         new._phrase_heads = set(self._phrase_heads)
         new.max_span = self.max_span
+        new.name_keys = self.name_keys
         new.add_table(pairs, source=source)
         return new
 

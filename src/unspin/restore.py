@@ -306,6 +306,8 @@ class Restorer:
             )
             if not self._may_head(first.norm):
                 return None
+            if not name and " ".join(t.norm for t in toks) in self.lex.name_keys:
+                return None  # "a white home" is no name
             # Only plain single-spaced phrases: punctuation between words ends it.
             for a, b in zip(toks, toks[1:], strict=False):
                 if doc.text[a.end : b.start] != " ":
@@ -715,10 +717,23 @@ def _select(spans: list[Span], prior: float, threshold: float, taken=None) -> li
     return chosen
 
 
+# Words a name keeps in lower case ("Centers for Disease Control").
+_NAME_LOWER = frozenset("a an and at by for in of on or the to".split())
+
+
 def _change(doc: Document, s: Span) -> Change | None:
     first, last = doc.words[s.i], doc.words[s.j - 1]
     spun = doc.text[first.start : last.end]
     restored = match_case(first.text, " ".join(s.best.words), first.sentence_start)
+    toks = doc.words[s.i : s.j]
+    if len(s.best.words) > 1 and not first.text.isupper() and any(
+        t.text[:1].isupper() and not (k == 0 and t.sentence_start) for k, t in enumerate(toks)
+    ):
+        # A restored name is a name: "White Home" -> "White House".
+        restored = " ".join(
+            w if k and w in _NAME_LOWER else w[:1].upper() + w[1:]
+            for k, w in enumerate(restored.split(" "))
+        )
     if restored == spun:
         return None
     return Change(first.start, last.end, spun, restored, round(s.confidence, 4),
