@@ -44,7 +44,7 @@ from .text import InputError
 class Entry:
     original: str  # lemma-level unless the source table says otherwise
     # m (Moby), w (WordNet synset), r (WordNet relation), p (phrase table),
-    # h (habit table), u (user or learned table)
+    # h (habit table), n (names table), u (user or learned table)
     source: str
     # Channel log-probability that a spinner writes the observed form for this
     # original; None means "estimate from the thesaurus fan-out".
@@ -104,7 +104,7 @@ class Lexicon:
             lex.add_table(_read_tsv(f), source="h")
         with (data / "names.tsv").open(encoding="utf-8") as f:
             names = _read_tsv(f)
-        lex.add_table(names, source="h")
+        lex.add_table(names, source="n")
         lex.name_keys = frozenset(spun.strip().lower() for spun, _, _ in names)
         return lex
 
@@ -304,9 +304,7 @@ class Lexicon:
         """
         if tag is None:
             return original
-        memo = self._inflected.get(tag)
-        if memo is None:
-            memo = self._inflected[tag] = {}
+        memo = self.inflections(tag)
         form = memo.get(original, "")
         if form == "":
             form = memo[original] = self._inflect(original, tag)

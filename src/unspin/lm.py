@@ -94,25 +94,8 @@ class LanguageModel:
 
         ``h2`` must already be None when ``h1`` is None or BOS.
         """
-        # _cut then _logprob_uncached, inlined: this runs once per new
-        # (w, h1, h2) that no column covers (phrases, observed windows).
-        known = self._known.get
-        if h1 is not None and h1 != BOS:
-            k = known(h1)
-            if not (self.known(h1) if k is None else k):
-                h1 = h2 = None
-        if h2 is not None and h2 != BOS:
-            k = known(h2)
-            if not (self.known(h2) if k is None else k):
-                h2 = None
-        k = known(w)
-        if not (self.known(w) if k is None else k):
-            return OOV_LOGPROB
-        if not h1:
-            return self._prob([w]) * _LOG_UNIT
-        if h2 is None:
-            return self._prob([w, h1]) * _LOG_UNIT
-        return self._prob([w, h1, h2]) * _LOG_UNIT
+        h1, h2 = self._cut(h1, h2)
+        return self._logprob_uncached(w, h1, h2)
 
     # Memoised positions. Restore scores up to 40 candidates in one context, so
     # two of (w, h1, h2) are fixed per span and the candidate fills the third:

@@ -63,6 +63,7 @@ FEATURES = (
     "obs_logprob",  # ln P(observed window): spun words read badly whatever replaces them
     "gain_margin",  # lm_gain minus the best lm_gain of the other candidates
 )
+_IS_TABLE = FEATURES.index("is_table")
 
 
 @dataclass(frozen=True)
@@ -160,8 +161,8 @@ class Candidate:
         return ev
 
 
-_SOURCE_NAMES = {"p": "phrase table", "h": "habit table", "u": "user table", "m": "moby",
-                 "w": "wordnet", "r": "wordnet-relation"}
+_SOURCE_NAMES = {"p": "phrase table", "h": "habit table", "n": "names table", "u": "user table",
+                 "m": "moby", "w": "wordnet", "r": "wordnet-relation"}
 
 
 @dataclass
@@ -297,22 +298,18 @@ class Restorer:
                 return None
             if first.text.isupper() and len(first.text) > 1:
                 return None
-            name = first.text[:1].isupper() and not first.sentence_start
             norms = (w,)
         else:
-            name = any(
-                t.text[:1].isupper() and not (k == 0 and t.sentence_start)
-                for k, t in enumerate(toks)
-            )
             if not self._may_head(first.norm):
                 return None
-            if not name and " ".join(t.norm for t in toks) in self.lex.name_keys:
-                return None  # "a white home" is no name
             # Only plain single-spaced phrases: punctuation between words ends it.
             for a, b in zip(toks, toks[1:], strict=False):
                 if doc.text[a.end : b.start] != " ":
                     return None
             norms = tuple(t.norm for t in toks)
+        name = _in_name(toks)
+        if not name and j - i > 1 and " ".join(norms) in self.lex.name_keys:
+            return None  # "a white home" is no name
         cands = self._name_candidates(norms) if name else self._candidates(norms)
         if not cands:
             return None
@@ -335,13 +332,7 @@ class Restorer:
         got = self._names.get(norms)
         if got is None:
             full = self._candidates(norms)
-            rows = tuple(r for r in full[0] if r[2][3]) if full else ()
-            if rows:
-                words = tuple(r[0] for r in rows)
-                simple = tuple(w[0] for w in words) if all(len(w) == 1 for w in words) else None
-                got = (rows, words, simple, full[3])
-            else:
-                got = ()
+            got = _pack(tuple(r for r in full[0] if r[2][_IS_TABLE]), full[3]) if full else ()
             if len(self._names) > 50_000:
                 self._names.clear()
             self._names[norms] = got
@@ -466,12 +457,8 @@ class Restorer:
         if len(forms) > 300_000:
             forms.clear()
         # Tuples, not lists: exact tuples of atoms leave the collector's
-        # books after one collection, lists never do. The candidates' LM
-        # words ride along for window_logprobs.
-        # When every candidate is one word, its plain words too (the fast path).
-        words = tuple(r[0] for r in out)
-        simple = tuple(w[0] for w in words) if all(len(w) == 1 for w in words) else None
-        got = self._cands[norms] = (tuple(out), words, simple, obs) if out else ()
+        # books after one collection, lists never do.
+        got = self._cands[norms] = _pack(tuple(out), obs)
         return got
 
     def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
@@ -590,7 +577,6 @@ class Restorer:
         changes = [_change(doc, s) for s in sorted(chosen, key=lambda s: s.i)]
         return [c for c in changes if c is not None]
 
-
     def number_changes(self, doc: Document, rate: float, threshold: float) -> list[Change]:
         """Spelled-out compound numbers ("a hundred and fiftieth") back to digits.
 
@@ -628,6 +614,24 @@ NAME_MIN_GAIN = 4.0
 # How typical "digits -> spoken words" is of a spinner's number step: news
 # prose writes "150th", so the spoken compound is nearly always the spinner's.
 NUMBER_CHANNEL = 0.9
+
+
+def _pack(rows: tuple, obs: tuple[str, ...]) -> tuple:
+    """A span form's cached candidates, or () for none: (rows, their LM words,
+    their plain words when every candidate is one word (the LM's fast path),
+    the observed LM words). The LM words ride along for window_logprobs."""
+    if not rows:
+        return ()
+    words = tuple(r[0] for r in rows)
+    simple = tuple(w[0] for w in words) if all(len(w) == 1 for w in words) else None
+    return (rows, words, simple, obs)
+
+
+def _in_name(toks) -> bool:
+    """Whether a span lies inside a name: a capitalised word that opens no sentence."""
+    return any(
+        t.text[:1].isupper() and not (k == 0 and t.sentence_start) for k, t in enumerate(toks)
+    )
 
 
 def _merge(changes: list[Change], extra: list[Change]) -> list[Change]:
@@ -725,10 +729,7 @@ def _change(doc: Document, s: Span) -> Change | None:
     first, last = doc.words[s.i], doc.words[s.j - 1]
     spun = doc.text[first.start : last.end]
     restored = match_case(first.text, " ".join(s.best.words), first.sentence_start)
-    toks = doc.words[s.i : s.j]
-    if len(s.best.words) > 1 and not first.text.isupper() and any(
-        t.text[:1].isupper() and not (k == 0 and t.sentence_start) for k, t in enumerate(toks)
-    ):
+    if len(s.best.words) > 1 and not first.text.isupper() and _in_name(doc.words[s.i : s.j]):
         # A restored name is a name: "White Home" -> "White House".
         restored = " ".join(
             w if k and w in _NAME_LOWER else w[:1].upper() + w[1:]
