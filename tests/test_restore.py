@@ -1,4 +1,4 @@
-"""Restore's safeguards for names, checked on the spans themselves.
+"""Restore's safeguards for names and its repeat pass, checked on the spans themselves.
 
 The data-driven cases (test_cases.py) check whole outputs; a clean sentence
 there cannot show that a safeguard works, because its low document prior
@@ -6,6 +6,8 @@ already stops every change.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from unspin.restore import NAME_MIN_GAIN, Restorer, _in_name
 
@@ -26,3 +28,32 @@ def test_names_take_table_candidates_with_a_clear_lm_gain_only():
         for c in s.candidates:
             assert c.source in ("h", "n", "p", "u")
             assert c.features[0] >= NAME_MIN_GAIN
+
+
+# Written for this test: one spinner habit ("were" -> "have been") all
+# through a clearly spun paragraph, some instances read worse than others.
+REPEATED = ("The firefighters have been exhausted after the blaze, the chief instructed "
+            "reporters this 12 months. He stated they have been sent to the hills the day "
+            "before, and after which they have been told to wait. The crews have been unaware "
+            "of the wind, he stated, as a result of their radios have been broken. Three of "
+            "them have been taken to hospital, the chief instructed the council.")
+
+
+def _swaps(r: Restorer, text: str, spun: str) -> int:
+    return sum(1 for c in r.restore(text).changes if c.spun == spun)
+
+
+def test_repeat_pass_lifts_other_instances_of_a_swap_the_document_shows():
+    r = Restorer()
+    with_repeats = _swaps(r, REPEATED, "have been")
+    r.p = replace(r.p, repeat_bonus=0.0)
+    without = _swaps(r, REPEATED, "have been")
+    assert 1 <= without < with_repeats == REPEATED.count("have been")
+
+
+def test_repeat_pass_needs_a_confident_instance_first():
+    # Clean prose with the same phrase: no instance clears the threshold, so
+    # the repeat pass has nothing to lift.
+    clean = ("The volunteers have been busy since the storm. Roads have been cleared and "
+             "schools have been reopened, the mayor told reporters on Monday.")
+    assert Restorer().restore(clean).changes == []

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from operator import itemgetter, mul
 
@@ -79,6 +79,13 @@ class Params:
     max_candidates: int = 40  # looked up and scored per span
     max_kept: int = 8  # kept per span after scoring
     em_iterations: int = 6
+    # One site's spinner makes the same swap again and again ("instructed"
+    # for "told" all through a copy), so a swap the document already
+    # confidently shows adds this to the logit of its other instances.
+    # Chosen on dev spins (eval/sweep_decode.py), not trained.
+    repeat_bonus: float = 1.0
+    repeat_min: int = 1  # other confident instances needed before the bonus applies
+    repeat_level: float | None = None  # confidence that counts an instance (None: threshold)
 
     @classmethod
     def load(cls, path=None) -> Params:
@@ -568,14 +575,57 @@ class Restorer:
                 _put(cur, s)
             near = {k for s in chosen for k in range(s.i - 2, s.j + 2)}
             taken = {k for s in chosen for k in range(s.i, s.j)}
-            rescored = [
-                self._span(doc, cur, s.i, s.j) or s
+            rescored = {
+                (s.i, s.j): self._span(doc, cur, s.i, s.j) or s
                 for s in spans
                 if s.i in near and not any(k in taken for k in range(s.i, s.j))
-            ]
-            chosen += _select(rescored, prior, threshold, taken)
+            }
+            chosen += _select(list(rescored.values()), prior, threshold, taken)
+            if self.p.repeat_bonus > 0:
+                pool = [rescored.get((s.i, s.j), s) for s in spans]
+                chosen += self._repeats(doc, pool, chosen, prior, threshold)
         changes = [_change(doc, s) for s in sorted(chosen, key=lambda s: s.i)]
         return [c for c in changes if c is not None]
+
+    def _repeats(self, doc: Document, spans: list[Span], chosen: list[Span], prior: float,
+                 threshold: float) -> list[Span]:
+        """Third pass: other instances of swaps the document already shows get
+        ``repeat_bonus``. An instance counts when its best candidate is the
+        same restoration with confidence >= ``repeat_level`` (default: the
+        threshold), so several near misses of one swap lift one another."""
+        level = threshold if self.p.repeat_level is None else self.p.repeat_level
+        seen: dict[tuple, int] = {}
+        keys = []
+        for s in spans:
+            key = (_observed(doc, s), s.best.words) if s.best is not None else None
+            keys.append(key)
+            if key is not None and s.confidence >= level:
+                seen[key] = seen.get(key, 0) + 1
+        for s in chosen:  # chosen in the second pass: not in ``spans``' scores
+            if s not in spans:
+                key = (_observed(doc, s), s.best.words)
+                seen[key] = seen.get(key, 0) + 1
+        taken = {k for s in chosen for k in range(s.i, s.j)}
+        bonus, need = self.p.repeat_bonus, self.p.repeat_min
+        boosted = []
+        for s, key in zip(spans, keys, strict=True):
+            if any(k in taken for k in range(s.i, s.j)):
+                continue
+            obs = key[0] if key else _observed(doc, s)
+            cands = []
+            hit = False
+            for c in s.candidates:
+                n = seen.get((obs, c.words), 0)
+                if key is not None and c.words == key[1] and s.confidence >= level:
+                    n -= 1  # not its own evidence
+                if n >= need:
+                    c = replace(c, logit=c.logit + bonus)
+                    hit = True
+                cands.append(c)
+            if hit:
+                cands.sort(key=lambda c: -c.logit)
+                boosted.append(Span(s.i, s.j, cands))
+        return _select(boosted, prior, threshold, taken) if boosted else []
 
     def number_changes(self, doc: Document, rate: float, threshold: float) -> list[Change]:
         """Spelled-out compound numbers ("a hundred and fiftieth") back to digits.
@@ -745,6 +795,10 @@ def _change(doc: Document, s: Span) -> Change | None:
 def _lm_words(doc: Document) -> list[tuple[str, ...]]:
     """The LM's words for each word token; numbers become () and cut history."""
     return [(t.norm,) if t.kind == "word" else () for t in doc.words]
+
+
+def _observed(doc: Document, s: Span) -> tuple[str, ...]:
+    return tuple(t.norm for t in doc.words[s.i : s.j])
 
 
 def _put(cur, s: Span) -> None:

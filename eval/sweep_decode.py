@@ -1,0 +1,93 @@
+"""Sweep restore's decoding constants on spun dev documents, analysing each once.
+
+Decoding (threshold, repeat bonus) is cheap next to analysis, so every
+document is analysed once and decoded under each setting; the figures are
+the same as evaluate_restore.py's (fixed, precision, damage, clean).
+
+    python eval/sweep_decode.py --corpus bbc --dict none+habits --rate 0.25 \\
+        --bonus 0 1 2 --min 1 2 --threshold 0.85 0.8
+
+Tune on --split dev only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from evaluate_restore import Tally, doc_seed, score_clean, score_spun  # noqa: E402
+from spinner import SpinTable, count_words, load_dictionary, spin  # noqa: E402
+
+import corpus  # noqa: E402
+from unspin.restore import Restorer, _apply, _merge  # noqa: E402
+
+
+@dataclass
+class _Out:
+    text: str
+    changes: list
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", default="bbc", choices=sorted(corpus.FILES))
+    ap.add_argument("--split", default="dev", choices=corpus.SPLITS)
+    ap.add_argument("--dict", default="none+habits")
+    ap.add_argument("--rate", type=float, default=0.25)
+    ap.add_argument("--docs", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--bonus", type=float, nargs="+", default=[0.0, 1.0, 2.0])
+    ap.add_argument("--min", type=int, nargs="+", default=[1])
+    ap.add_argument("--threshold", type=float, nargs="+")
+    ap.add_argument("--level", type=float, nargs="+", default=[-1.0],
+                    help="confidence that counts an instance (-1: the threshold)")
+    args = ap.parse_args()
+    r = Restorer()
+    base = r.p
+    thresholds = args.threshold or [base.threshold]
+    docs = corpus.load(args.corpus, args.split)[: args.docs]
+    dictionary = load_dictionary(args.dict)
+    site = SpinTable.build(dictionary, args.seed)
+
+    def analysed(text):
+        doc = r.document(text)
+        spans = r.analyse(doc)
+        return doc, spans, r.estimate_rate(spans)
+
+    spun = []
+    for d in docs:
+        res = spin(d.text, args.rate, dictionary, seed=doc_seed(args.seed, d.id), table=site)
+        spun.append((res, analysed(res.text)))
+    clean = [(d, analysed(d.text)) for d in docs]
+    print(f"# {args.corpus}/{args.split} {len(docs)} docs, {args.dict} at {args.rate}")
+    print(f"{'thr':>5} {'bonus':>5} {'min':>3} {'level':>5} {'fixed%':>7} {'prec%':>6} "
+          f"{'dmg/1k':>7} {'clean/1k':>8}")
+    for thr, bonus, need, level in itertools.product(thresholds, args.bonus, args.min, args.level):
+        r._p = replace(base, repeat_bonus=bonus, repeat_min=need,
+                       repeat_level=None if level < 0 else level)  # no cache depends on these
+
+        def run(doc, spans, rate, text, thr=thr):
+            ch = r.decode(doc, spans, rate, thr)
+            ch = _merge(ch, r.number_changes(doc, rate, thr))
+            return _Out(_apply(text, ch), ch)
+
+        t = Tally()
+        for res, (doc, spans, rate) in spun:
+            score_spun(t, res, run(doc, spans, rate, res.text))
+        c = Tally()
+        for d, (doc, spans, rate) in clean:
+            score_clean(c, d.text, count_words(d.text), run(doc, spans, rate, d.text))
+        m, cm = t.metrics(), c.metrics()
+        print(f"{thr:5.2f} {bonus:5.1f} {need:3d} {level:5.2f} {m['fixed_pct']:7.1f} "
+              f"{m['precision_pct']:6.1f} {m['damage_per_1000']:7.2f} "
+              f"{cm['damage_per_1000']:8.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
