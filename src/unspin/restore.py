@@ -589,8 +589,10 @@ class Restorer:
 
     def _repeats(self, doc: Document, spans: list[Span], chosen: list[Span], prior: float,
                  threshold: float) -> list[Span]:
-        """Third pass: other instances of swaps the document already shows get
-        ``repeat_bonus``. An instance counts when its best candidate is the
+        """Third pass: other instances of table swaps the document already shows
+        get ``repeat_bonus`` (thesaurus candidates stay as they are: a clean
+        page repeats its own rare word, "guilders", and one thesaurus slip
+        would spread). An instance counts when its best candidate is the
         same restoration with confidence >= ``repeat_level`` (default: the
         threshold), so several near misses of one swap lift one another."""
         level = threshold if self.p.repeat_level is None else self.p.repeat_level
@@ -618,7 +620,7 @@ class Restorer:
                 n = seen.get((obs, c.words), 0)
                 if key is not None and c.words == key[1] and s.confidence >= level:
                     n -= 1  # not its own evidence
-                if n >= need:
+                if n >= need and c.features[_IS_TABLE]:
                     c = replace(c, logit=c.logit + bonus)
                     hit = True
                 cands.append(c)
