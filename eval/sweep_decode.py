@@ -44,6 +44,7 @@ def main() -> int:
     ap.add_argument("--bonus", type=float, nargs="+", default=[0.0, 1.0, 2.0])
     ap.add_argument("--min", type=int, nargs="+", default=[1])
     ap.add_argument("--threshold", type=float, nargs="+")
+    ap.add_argument("--by", nargs="+", default=["pair"], choices=("pair", "original"))
     ap.add_argument("--level", type=float, nargs="+", default=[-1.0],
                     help="confidence that counts an instance (-1: the threshold)")
     args = ap.parse_args()
@@ -65,10 +66,11 @@ def main() -> int:
         spun.append((res, analysed(res.text)))
     clean = [(d, analysed(d.text)) for d in docs]
     print(f"# {args.corpus}/{args.split} {len(docs)} docs, {args.dict} at {args.rate}")
-    print(f"{'thr':>5} {'bonus':>5} {'min':>3} {'level':>5} {'fixed%':>7} {'prec%':>6} "
+    print(f"{'thr':>5} {'bonus':>5} {'min':>3} {'level':>5} {'by':>8} {'fixed%':>7} {'prec%':>6} "
           f"{'dmg/1k':>7} {'clean/1k':>8}")
-    for thr, bonus, need, level in itertools.product(thresholds, args.bonus, args.min, args.level):
-        r._p = replace(base, repeat_bonus=bonus, repeat_min=need,
+    settings = itertools.product(thresholds, args.bonus, args.min, args.level, args.by)
+    for thr, bonus, need, level, by in settings:
+        r._p = replace(base, repeat_bonus=bonus, repeat_min=need, repeat_by=by,
                        repeat_level=None if level < 0 else level)  # no cache depends on these
 
         def run(doc, spans, rate, text, thr=thr):
@@ -83,7 +85,7 @@ def main() -> int:
         for d, (doc, spans, rate) in clean:
             score_clean(c, d.text, count_words(d.text), run(doc, spans, rate, d.text))
         m, cm = t.metrics(), c.metrics()
-        print(f"{thr:5.2f} {bonus:5.1f} {need:3d} {level:5.2f} {m['fixed_pct']:7.1f} "
+        print(f"{thr:5.2f} {bonus:5.1f} {need:3d} {level:5.2f} {by:>8} {m['fixed_pct']:7.1f} "
               f"{m['precision_pct']:6.1f} {m['damage_per_1000']:7.2f} "
               f"{cm['damage_per_1000']:8.2f}", flush=True)
     return 0

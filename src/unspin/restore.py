@@ -86,6 +86,7 @@ class Params:
     repeat_bonus: float = 1.0
     repeat_min: int = 1  # other confident instances needed before the bonus applies
     repeat_level: float | None = None  # confidence that counts an instance (None: threshold)
+    repeat_by: str = "original"  # "pair" (observed, original) or "original" alone
 
     @classmethod
     def load(cls, path=None) -> Params:
@@ -590,39 +591,47 @@ class Restorer:
     def _repeats(self, doc: Document, spans: list[Span], chosen: list[Span], prior: float,
                  threshold: float) -> list[Span]:
         """Third pass: other instances of table swaps the document already shows
-        get ``repeat_bonus`` (thesaurus candidates stay as they are: a clean
-        page repeats its own rare word, "guilders", and one thesaurus slip
-        would spread). An instance counts when its best candidate is the
-        same restoration with confidence >= ``repeat_level`` (default: the
-        threshold), so several near misses of one swap lift one another."""
+        get ``repeat_bonus``.
+
+        An instance counts when its best candidate is a table candidate with
+        confidence >= ``repeat_level`` (default: the threshold), so near
+        misses of one swap can lift one another. ``repeat_by`` says what is
+        "the same swap": the (observed, restored) pair, or any swap back to
+        the same original (a site that turns "said" into "stated" also turns
+        it into "acknowledged"). Thesaurus candidates are never lifted: a
+        clean page repeats its own rare word ("guilders"), and one slip
+        would spread.
+        """
         level = threshold if self.p.repeat_level is None else self.p.repeat_level
+        by_pair = self.p.repeat_by == "pair"
+
+        def key(obs: tuple[str, ...], words: tuple[str, ...]) -> tuple:
+            return (obs, words) if by_pair else words
+
         seen: dict[tuple, int] = {}
-        keys = []
+        own: list[tuple | None] = []
         for s in spans:
-            key = (_observed(doc, s), s.best.words) if s.best is not None else None
-            keys.append(key)
-            if key is not None and s.confidence >= level:
-                seen[key] = seen.get(key, 0) + 1
-        for s in chosen:  # chosen in the second pass: not in ``spans``' scores
-            if s not in spans:
-                key = (_observed(doc, s), s.best.words)
-                seen[key] = seen.get(key, 0) + 1
+            k = None
+            if s.best is not None and s.best.features[_IS_TABLE] and s.confidence >= level:
+                k = key(_observed(doc, s), s.best.words)
+                seen[k] = seen.get(k, 0) + 1
+            own.append(k)
         taken = {k for s in chosen for k in range(s.i, s.j)}
         bonus, need = self.p.repeat_bonus, self.p.repeat_min
         boosted = []
-        for s, key in zip(spans, keys, strict=True):
+        for s, mine in zip(spans, own, strict=True):
             if any(k in taken for k in range(s.i, s.j)):
                 continue
-            obs = key[0] if key else _observed(doc, s)
+            obs = _observed(doc, s)
             cands = []
             hit = False
             for c in s.candidates:
-                n = seen.get((obs, c.words), 0)
-                if key is not None and c.words == key[1] and s.confidence >= level:
-                    n -= 1  # not its own evidence
-                if n >= need and c.features[_IS_TABLE]:
-                    c = replace(c, logit=c.logit + bonus)
-                    hit = True
+                if c.features[_IS_TABLE]:
+                    k = key(obs, c.words)
+                    n = seen.get(k, 0) - (k == mine)  # not its own evidence
+                    if n >= need:
+                        c = replace(c, logit=c.logit + bonus)
+                        hit = True
                 cands.append(c)
             if hit:
                 cands.sort(key=lambda c: -c.logit)
