@@ -184,7 +184,7 @@ class Detection:
             kinds[f.kind] = kinds.get(f.kind, 0) + 1
         parts = [f"estimated spin rate {s['spin_rate']:.0%}",
                  f"{s['swaps_per_100_words']:.1f} likely swaps per 100 words"]
-        parts += [f"{n} {k.replace('_', ' ')}{'s' if n != 1 else ''}"
+        parts += [f"{n} {_plural(k.replace('_', ' '), n)}"
                   for k, n in sorted(kinds.items()) if k != "likely_swap"]
         lines = [f"{head}{self.verdict} (P={self.spun_probability:.2f}, threshold "
                  f"{s['threshold']:.2f}; {s['n_words']} words): " + ", ".join(parts)]
@@ -461,6 +461,16 @@ def _non_overlapping(spans: list[Span]) -> list[Span]:
             taken.update(range(s.i, s.j))
             out.append(s)
     return out
+
+
+def _plural(noun: str, n: int) -> str:
+    """
+    >>> _plural("article mismatch", 2), _plural("phrase artefact", 2), _plural("listed phrase", 1)
+    ('article mismatches', 'phrase artefacts', 'listed phrase')
+    """
+    if n == 1:
+        return noun
+    return noun + ("es" if noun.endswith(("ch", "sh", "s", "x")) else "s")
 
 
 def _article_spans(spans: list[Span]):
