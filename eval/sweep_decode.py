@@ -44,13 +44,15 @@ def main() -> int:
     ap.add_argument("--bonus", type=float, nargs="+", default=[0.0, 1.0, 2.0])
     ap.add_argument("--min", type=int, nargs="+", default=[1])
     ap.add_argument("--threshold", type=float, nargs="+")
-    ap.add_argument("--by", nargs="+", default=["pair"], choices=("pair", "original"))
+    ap.add_argument("--by", nargs="+", choices=("pair", "original"),
+                    help="what counts as the same swap (default: restore's)")
     ap.add_argument("--level", type=float, nargs="+", default=[-1.0],
                     help="confidence that counts an instance (-1: the threshold)")
     args = ap.parse_args()
     r = Restorer()
     base = r.p
     thresholds = args.threshold or [base.threshold]
+    args.by = args.by or [base.repeat_by]
     docs = corpus.load(args.corpus, args.split)[: args.docs]
     dictionary = load_dictionary(args.dict)
     site = SpinTable.build(dictionary, args.seed)
