@@ -57,6 +57,26 @@ class SpelledNumber:
     digits: str  # "150th", "2022"
 
 
+_SPOKEN = {n: w for w, n in (*_UNITS.items(), *_TENS.items())}
+
+
+def spoken(token: str) -> str:
+    """A digit token below 100 as the words the language model knows, else unchanged.
+
+    The LM has no digits, so "the next 12 months" would lose its history and
+    look far worse than any candidate; "twelve" keeps the comparison fair.
+
+    >>> spoken("12"), spoken("47"), spoken("150"), spoken("months")
+    ('twelve', 'forty seven', '150', 'months')
+    """
+    if not token.isdigit() or len(token) > 2:
+        return token
+    n = int(token)
+    if n in _SPOKEN:
+        return _SPOKEN[n]
+    return f"{_SPOKEN[n - n % 10]} {_SPOKEN[n % 10]}"
+
+
 def parse(words: list[str]) -> tuple[int, bool] | None:
     """(value, is_ordinal) of a spoken number, or None if it is not one.
 

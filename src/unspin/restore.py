@@ -39,7 +39,7 @@ from operator import itemgetter, mul
 from ._cachedict import CacheDict
 from .lexicon import Lexicon, Row
 from .lm import BOS, LanguageModel
-from .numbers import find_numbers
+from .numbers import find_numbers, spoken
 from .text import Document, InputError, check_text, english_share, match_case
 
 DEFAULT_CONFIDENCE = 0.5
@@ -423,7 +423,7 @@ class Restorer:
         # Everything but the contextual features (LM gain, article, quote) is
         # fixed per observed form, so it is computed once and cached with its
         # share of the logit.
-        obs = tuple(x for n in norms for x in n.split())
+        obs = tuple(x for n in norms for x in spoken(n).split())
         obs_zipf = self.lm.zipf(obs)
         obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
         p = self.p
