@@ -15,7 +15,7 @@ import pytest
 from bad_inputs import BAD_INPUTS
 
 import unspin
-from unspin.detect import Detection, Detector, Finding
+from unspin.detect import SIGNALS, Detection, Detector, Finding, disfluency
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,6 +124,29 @@ def test_screening_statistic_separates_spun_from_clean():
     # Long enough to be screened, and spun: screening must leave it to the full pass.
     assert det.screen("\n\n".join([SPUN] * 4)) is None
 
+
+def test_graded_disfluency_reads_narration_and_feeds_the_score():
+    det = Detector()
+    k = SIGNALS.index("graded_disfluency")
+    assert det.p.weights[k] > 0  # trained to raise P(spun)
+    # The shipped weights were fitted to exactly these signals (a renamed or
+    # dropped one would otherwise load silently as weight 0).
+    model = json.loads((ROOT / "src" / "unspin" / "data" / "detect_model.json").read_text())
+    assert list(model["weights"]) == list(SIGNALS)
+    spun, clean = det.measure(SPUN).signals, det.measure(CLEAN).signals
+    assert spun["graded_disfluency"] > clean["graded_disfluency"] > 0
+    # Computed from the screening pass's own gains (no second LM pass).
+    n, gains, quoted, hits = det._context_gains(CLEAN)
+    assert (n, gains, hits) == det.quick_scores(CLEAN)
+    assert clean["graded_disfluency"] == pytest.approx(disfluency(gains, quoted))
+    # Spun words count in narration, not inside a quotation (spinners leave quotes alone).
+    bad = "Officers stated the constructing could price much less than deliberate."
+    quoted_bad = det.measure(f"{CLEAN} \u201c{bad}\u201d").signals["graded_disfluency"]
+    assert quoted_bad == pytest.approx(clean["graded_disfluency"])
+    assert det.measure(f"{CLEAN} {bad}").signals["graded_disfluency"] > quoted_bad
+    d = det.detect(SPUN)
+    assert d.signals["graded_disfluency"] == round(spun["graded_disfluency"], 3)
+    assert d.signals["logit_contributions"]["graded_disfluency"] > 0
 
 def test_listed_phrase_from_a_user_table(tmp_path):
     from unspin.lexicon import Lexicon, read_table
