@@ -277,6 +277,91 @@ class LanguageModel:
             col_c.fill(words)
             return [at_c[w] for w in words]
 
+    def window_logprobs_plan(self, left: list[str | None], plan: tuple, right: list[str]
+                             ) -> list[float]:
+        """:meth:`window_logprobs` for candidates prepared once by :func:`window_plan`.
+
+        Restore's path. The candidates come grouped by length (one word, two
+        words, longer), so each group is one comprehension with no per-item
+        branch, and candidates of any length read columns and the memo (the
+        general path's ``sequence_logprob`` call is gone). The terms of each
+        sum are the ones ``sequence_logprob`` adds, in its order, so the
+        floats are identical; results come back in the candidates' order.
+        """
+        singles, pairs, longs, perm, firsts, ones, lasts = plan
+        h1 = left[-1]
+        col_c = self.column_w(h1, left[-2] if len(left) == 2 and h1 not in (None, BOS) else None)
+        at_c = col_c.values
+        memo = self._memo
+        nr = len(right)
+        # Optimistic first: columns and memo as they stand; a KeyError means
+        # some entry is new, and the careful pass below fills and computes.
+        try:
+            if nr == 2:
+                x = right[0]
+                col_x, col_y = self.column_h1(x, h1), self.column_h2(right[1], x)
+                at_x, at_y = col_x.values, col_y.values
+                out = [at_c[w] + at_x[w] + at_y[w] for w in singles]
+                if pairs:
+                    out += [at_c[a] + memo[b, a, h1] + memo[x, b, a] + at_y[b] for a, b in pairs]
+            elif nr == 1:
+                x = right[0]
+                col_x = self.column_h1(x, h1)
+                at_x = col_x.values
+                out = [at_c[w] + at_x[w] for w in singles]
+                if pairs:
+                    out += [at_c[a] + memo[b, a, h1] + memo[x, b, a] for a, b in pairs]
+            else:
+                out = [at_c[w] for w in singles]
+                if pairs:
+                    out += [at_c[a] + memo[b, a, h1] for a, b in pairs]
+            for c in longs:
+                v = at_c[c[0]] + memo[c[1], c[0], h1]
+                for k in range(2, len(c)):
+                    v += memo[c[k], c[k - 1], c[k - 2]]
+                if nr:
+                    v += memo[x, c[-1], c[-2]]
+                    if nr == 2:
+                        v += at_y[c[-1]]
+                out.append(v)
+        except KeyError:
+            out = self._window_plan_careful(left, plan, right)
+        return out if perm is None else [out[k] for k in perm]
+
+    def _window_plan_careful(self, left: list[str | None], plan: tuple, right: list[str]
+                             ) -> list[float]:
+        # window_logprobs_plan's sums with every entry filled or computed
+        # first; values are used as computed (a _grow() may clear the memo).
+        singles, pairs, longs, perm, firsts, ones, lasts = plan
+        h1 = left[-1]
+        col_c = self.column_w(h1, left[-2] if len(left) == 2 and h1 not in (None, BOS) else None)
+        at_c = col_c.fill(firsts)
+        pos = self._memo_position
+        nr = len(right)
+        x = right[0] if nr else None
+        if nr == 2:
+            at_x = self.column_h1(x, h1).fill(ones)
+            at_y = self.column_h2(right[1], x).fill(lasts)
+            out = [at_c[w] + at_x[w] + at_y[w] for w in singles]
+            out += [at_c[a] + pos(b, a, h1) + pos(x, b, a) + at_y[b] for a, b in pairs]
+        elif nr == 1:
+            at_x = self.column_h1(x, h1).fill(ones)
+            out = [at_c[w] + at_x[w] for w in singles]
+            out += [at_c[a] + pos(b, a, h1) + pos(x, b, a) for a, b in pairs]
+        else:
+            out = [at_c[w] for w in singles]
+            out += [at_c[a] + pos(b, a, h1) for a, b in pairs]
+        for c in longs:
+            v = at_c[c[0]] + pos(c[1], c[0], h1)
+            for k in range(2, len(c)):
+                v += pos(c[k], c[k - 1], c[k - 2])
+            if nr:
+                v += pos(x, c[-1], c[-2])
+                if nr == 2:
+                    v += at_y[c[-1]]
+            out.append(v)
+        return out
+
     def _window_general(self, left: list[str | None], right: list[str]):
         nl = len(left)
 
@@ -293,6 +378,32 @@ class LanguageModel:
             v = self._memo[w, h1, h2] = self.position_logprob(w, h1, h2)
             self._memo_size += 1
         return v
+
+
+def window_plan(cands) -> tuple:
+    """Candidates (tuples of LM words, none empty) grouped for
+    :meth:`LanguageModel.window_logprobs_plan`: (one-word candidates as words,
+    two-word ones, longer ones, the permutation back to the given order or
+    None, the distinct first words, the distinct one-word candidates, the
+    distinct last words)."""
+    groups: tuple[list, list, list] = ([], [], [])
+    where = []
+    for c in cands:
+        g = min(len(c), 3) - 1
+        where.append((g, len(groups[g])))
+        groups[g].append(c[0] if g == 0 else c)
+    singles, pairs, longs = groups
+    offset = (0, len(singles), len(singles) + len(pairs))
+    perm = [offset[g] + k for g, k in where]
+    return (
+        tuple(singles),
+        tuple(pairs),
+        tuple(longs),
+        None if perm == sorted(perm) else tuple(perm),
+        tuple(dict.fromkeys(c[0] for c in cands)),
+        tuple(dict.fromkeys(singles)),
+        tuple(dict.fromkeys(c[-1] for c in cands)),
+    )
 
 
 class _Column:

@@ -38,7 +38,7 @@ from operator import itemgetter, mul
 
 from ._cachedict import CacheDict
 from .lexicon import Lexicon, Row
-from .lm import BOS, LanguageModel
+from .lm import BOS, LanguageModel, window_plan
 from .numbers import find_numbers
 from .text import Document, InputError, check_text, english_share, match_case
 
@@ -340,7 +340,7 @@ class Restorer:
         got = self._names.get(norms)
         if got is None:
             full = self._candidates(norms)
-            got = _pack(tuple(r for r in full[0] if r[2][_IS_TABLE]), full[3]) if full else ()
+            got = _pack(tuple(r for r in full[0] if r[2][_IS_TABLE]), full[2]) if full else ()
             if len(self._names) > 50_000:
                 self._names.clear()
             self._names[norms] = got
@@ -487,17 +487,14 @@ class Restorer:
         return _spelling_key(form), words, self.lm.zipf(words), function
 
     def _score(self, doc, cur, i, j, norms, form) -> list[Candidate]:
-        cands, cand_words, simple, obs = form
+        cands, plan, obs = form
         pw = self.p.weights
         w_gain, w_art, w_quote, w_base, w_margin = pw[0], pw[7], pw[8], pw[13], pw[14]
         left = _left(doc, cur, i)
         right = _right(doc, cur, j)
-        # The observed window rides along with the candidates: window_logprobs
-        # equals sequence_logprob bit for bit, and shares their columns.
-        if simple is not None and len(obs) == 1:
-            lps = self.lm.window_logprobs_words(left, [obs[0], *simple], right)
-        else:
-            lps = self.lm.window_logprobs(left, [obs, *cand_words], right)
+        # The observed window rides along with the candidates (first in the
+        # plan): window_logprobs_plan equals sequence_logprob bit for bit.
+        lps = self.lm.window_logprobs_plan(left, plan, right)
         base = lps[0]
         base_f = max(base, -40.0)
         article = _article_before(doc, i)
@@ -678,14 +675,12 @@ NUMBER_CHANNEL = 0.9
 
 
 def _pack(rows: tuple, obs: tuple[str, ...]) -> tuple:
-    """A span form's cached candidates, or () for none: (rows, their LM words,
-    their plain words when every candidate is one word (the LM's fast path),
-    the observed LM words). The LM words ride along for window_logprobs."""
+    """A span form's cached candidates, or () for none: (rows, the window plan
+    of the observed words and the candidates' LM words, the observed LM
+    words). The plan is what window_logprobs_plan scores."""
     if not rows:
         return ()
-    words = tuple(r[0] for r in rows)
-    simple = tuple(w[0] for w in words) if all(len(w) == 1 for w in words) else None
-    return (rows, words, simple, obs)
+    return (rows, window_plan([obs, *(r[0] for r in rows)]), obs)
 
 
 def _in_name(toks) -> bool:
