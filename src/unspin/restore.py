@@ -34,6 +34,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
+from itertools import repeat
 from operator import itemgetter, mul
 
 from ._cachedict import CacheDict
@@ -370,6 +371,137 @@ class Restorer:
         if len(norms) > 1 and not lex.has(key) and not _could_inflect(lex, norms):
             self._cands[norms] = _NO_CANDIDATES
             return _NO_CANDIDATES
+        ranked = self._ranked(norms, key)
+        # Everything but the contextual features (LM gain, article, quote) is
+        # fixed per observed form, so it is computed once and cached with its
+        # share of the logit.
+        obs = tuple(x for n in norms for x in n.split())
+        obs_zipf = self.lm.zipf(obs)
+        obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
+        p = self.p
+        w = p.weights
+        log_fanout = self._log_fanout
+        out = []
+        for words, (original, source, channel), zipf, function in ranked:
+            table = channel is not None
+            if not table:
+                lf = log_fanout.get(original)
+                if lf is None:
+                    lf = log_fanout[original] = math.log(lex.fanout(original))
+            f = (
+                0.0,  # lm_gain, set in context
+                0.0 if table else lf,
+                channel if table else 0.0,
+                1.0 if table else 0.0,
+                0.0 if table else float(len(source)),
+                max(-3.0, min(3.0, zipf - obs_zipf)),
+                # A listed spinner phrase may restore function words ("have
+                # been" -> "were"); only thesaurus noise is penalised.
+                0.0 if table else function,
+                0.0,  # article, set in context
+                0.0,  # in_quote, set in context
+                float(max(0, len(obs) - len(words))),
+                float(max(0, len(words) - len(obs))),
+                obs_zipf,
+                obs_unknown,
+                0.0,  # obs_logprob, set in context
+                0.0,  # gain_margin, set in context
+            )
+            # map(mul) feeds sum() the same products in the same order.
+            static = p.bias + sum(map(mul, w, f))
+            # Only atoms (no Entry) in the cached row: CPython's collector then
+            # stops tracking it, and full collections stay cheap as caches grow.
+            out.append((words, source, f, static))
+        if len(self._cands) > 200_000:
+            self._cands.clear()
+        if len(self._forms) > 300_000:
+            self._forms.clear()
+        # Tuples, not lists: exact tuples of atoms leave the collector's
+        # books after one collection, lists never do.
+        got = self._cands[norms] = _pack(tuple(out), obs)
+        return got
+
+    def _ranked(self, norms: tuple[str, ...], key: str) -> list[tuple]:
+        """(LM words, row, zipf, function flag) of the kept candidates of ``key``, best first.
+
+        Rows are the thesaurus's and tables' originals for the observed form
+        itself and, inflected, for each of its lemmas; the first row for a
+        form wins. Table rows come first, then the most frequent originals:
+        spinners start from common words. This runs ≈ 540k rows in a cold
+        pass over 20k words, so each step is one C-level pass over the rows
+        (map, dict.fromkeys, one sort) and only the ≈ 40 kept candidates
+        are visited in Python. Same result as :meth:`_ranked_reference`
+        (tested): a stable sort of all forms by Zipf, filtered afterwards,
+        is the stable sort of the filtered forms.
+        """
+        lex = self.lex
+        rows = lex.rows(key)
+        forms_l = list(map(_FIRST, rows))
+        rows_l = list(rows)
+        head, rest = norms[0], norms[1:]
+        for lemma, tag in lex.readings(head):
+            lemma_key = " ".join([lemma, *rest])
+            if lemma_key == key:
+                continue
+            rows = lex.rows(lemma_key)
+            if not rows:
+                continue
+            memo = lex.inflections(tag)
+            fs = list(map(memo.get, map(_FIRST, rows), repeat("", len(rows))))
+            if "" in fs:  # not inflected yet
+                inflect = lex.inflect
+                fs = [inflect(r[0], tag) if f == "" else f for f, r in zip(fs, rows, strict=True)]
+            forms_l += fs
+            rows_l += rows
+        # First occurrence wins, in first-occurrence order (setdefault's
+        # result); None is an unknown inflection.
+        order = dict.fromkeys(forms_l)
+        order.pop(None, None)
+        order.pop(key, None)
+        first = dict(zip(reversed(forms_l), reversed(rows_l), strict=True))
+        found = list(order)
+        forms = self._forms
+        infos = list(map(forms.get, found))
+        if None in infos:
+            form_info = self._form_info
+            for k, info in enumerate(infos):
+                if info is None:
+                    infos[k] = forms[found[k]] = form_info(found[k])
+        rows_l = list(map(first.__getitem__, found))
+        # A spelling variant (subsidised/subsidized) is never a spinner's swap.
+        variant = _spelling_key(key)
+        short = len(key) <= 4  # else key abbreviates nothing
+        keep = self.p.max_candidates
+        chans = list(map(_CHANNEL, rows_l))
+        by_zipf = sorted(range(len(found)), key=list(map(_ZIPF, infos)).__getitem__, reverse=True)
+        tables: list[tuple] = []
+        thesaurus: list[tuple] = []
+        tables_left = len(chans) - chans.count(None)
+        for k in by_zipf:
+            r = rows_l[k]
+            if r[2] is None:
+                if len(thesaurus) >= keep:  # no thesaurus row can be kept now
+                    if not tables_left:
+                        break
+                    continue
+                info = infos[k]
+                if info[1] is None or info[0] == variant:
+                    continue
+                if short and _abbreviates(key, found[k]):
+                    continue
+                thesaurus.append((info[1], r, info[2], info[3]))
+            else:
+                tables_left -= 1
+                info = infos[k]
+                if info[1] is None or info[0] == variant:
+                    continue
+                tables.append((info[1], r, info[2], info[3]))
+        tables += thesaurus
+        return tables[:keep]
+
+    def _ranked_reference(self, norms: tuple[str, ...], key: str) -> list[tuple]:
+        """The reference for :meth:`_ranked`: one (form, row) at a time."""
+        lex = self.lex
         # Plain (original, source, channel) rows, and inflection memos read
         # inline: this loop runs ≈ 540k times in a cold pass over 20k words.
         found: dict[str, Row] = {}
@@ -420,54 +552,7 @@ class Restorer:
             thesaurus.sort(key=_ZIPF, reverse=True)
             tables += thesaurus
         ranked = tables[:keep]
-        # Everything but the contextual features (LM gain, article, quote) is
-        # fixed per observed form, so it is computed once and cached with its
-        # share of the logit.
-        obs = tuple(x for n in norms for x in n.split())
-        obs_zipf = self.lm.zipf(obs)
-        obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
-        p = self.p
-        w = p.weights
-        log_fanout = self._log_fanout
-        out = []
-        for words, (original, source, channel), zipf, function in ranked:
-            table = channel is not None
-            if not table:
-                lf = log_fanout.get(original)
-                if lf is None:
-                    lf = log_fanout[original] = math.log(lex.fanout(original))
-            f = (
-                0.0,  # lm_gain, set in context
-                0.0 if table else lf,
-                channel if table else 0.0,
-                1.0 if table else 0.0,
-                0.0 if table else float(len(source)),
-                max(-3.0, min(3.0, zipf - obs_zipf)),
-                # A listed spinner phrase may restore function words ("have
-                # been" -> "were"); only thesaurus noise is penalised.
-                0.0 if table else function,
-                0.0,  # article, set in context
-                0.0,  # in_quote, set in context
-                float(max(0, len(obs) - len(words))),
-                float(max(0, len(words) - len(obs))),
-                obs_zipf,
-                obs_unknown,
-                0.0,  # obs_logprob, set in context
-                0.0,  # gain_margin, set in context
-            )
-            # map(mul) feeds sum() the same products in the same order.
-            static = p.bias + sum(map(mul, w, f))
-            # Only atoms (no Entry) in the cached row: CPython's collector then
-            # stops tracking it, and full collections stay cheap as caches grow.
-            out.append((words, source, f, static))
-        if len(self._cands) > 200_000:
-            self._cands.clear()
-        if len(forms) > 300_000:
-            forms.clear()
-        # Tuples, not lists: exact tuples of atoms leave the collector's
-        # books after one collection, lists never do.
-        got = self._cands[norms] = _pack(tuple(out), obs)
-        return got
+        return ranked
 
     def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
         """(spelling key, LM words or None if the LM lacks one, zipf, all function words).
@@ -698,6 +783,8 @@ def _merge(changes: list[Change], extra: list[Change]) -> list[Change]:
 
 # The rank of a candidate row among its kind: the Zipf value of its form.
 _ZIPF = itemgetter(2)
+_FIRST = itemgetter(0)
+_CHANNEL = itemgetter(2)
 
 
 # One shared, immutable "nothing": most observed forms have no candidate, and
