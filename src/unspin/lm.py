@@ -326,7 +326,7 @@ class LanguageModel:
                 out.append(v)
         except KeyError:
             out = self._window_plan_careful(left, plan, right)
-        return out if perm is None else [out[k] for k in perm]
+        return out if perm is None else list(map(out.__getitem__, perm))
 
     def _window_plan_careful(self, left: list[str | None], plan: tuple, right: list[str]
                              ) -> list[float]:

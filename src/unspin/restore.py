@@ -147,7 +147,7 @@ class Restoration:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     words: tuple[str, ...]  # LM words of the candidate (lowercase)
     source: str
@@ -286,10 +286,11 @@ class Restorer:
             cur = _lm_words(doc)
         spans = []
         n = len(doc.words)
+        norms = doc.norms
         for i in range(n):
             # Most words head no phrase: their longer spans are skipped at once
             # (_span would reject each of them).
-            longest = min(i + self.lex.max_span, n) if self._may_head(doc.words[i].norm) else i + 1
+            longest = min(i + self.lex.max_span, n) if self._may_head(norms[i]) else i + 1
             for j in range(i + 1, longest + 1):
                 span = self._span(doc, cur, i, j)
                 if span is not None:
@@ -302,20 +303,20 @@ class Restorer:
         if j - i == 1:
             if first.kind != "word":
                 return None
-            w = first.norm
+            w = doc.norms[i]
             if w in STOPWORDS or len(w) < 3:
                 return None
             if first.text.isupper() and len(first.text) > 1:
                 return None
             norms = (w,)
         else:
-            if not self._may_head(first.norm):
+            if not self._may_head(doc.norms[i]):
                 return None
             # Only plain single-spaced phrases: punctuation between words ends it.
             for a, b in zip(toks, toks[1:], strict=False):
                 if doc.text[a.end : b.start] != " ":
                     return None
-            norms = tuple(t.norm for t in toks)
+            norms = tuple(doc.norms[i:j])
         name = _in_name(toks)
         if not name and j - i > 1 and " ".join(norms) in self.lex.name_keys:
             return None  # "a white home" is no name
@@ -586,9 +587,13 @@ class Restorer:
         in_quote = 1.0 if doc.words[i].in_quote else 0.0
         gains = [lp - base for lp in lps]
         del gains[0]
+        # How far each candidate's fluency stands above its best rival.
+        ranked = sorted(gains, reverse=True)
+        top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
         # The logit's sum, term by term in the original order (floats are not
-        # associative, so the per-span constant terms are not folded first).
-        # Terms that are zero here are skipped: x + 0.0 == x (x + -0.0 too).
+        # associative, so the per-span constant terms are not folded first),
+        # the margin term last. Terms that are zero here are skipped: x + 0.0
+        # == x (x + -0.0 too).
         b_term = w_base * base_f
         if article is None:
             arts = [0.0] * len(cands)
@@ -596,24 +601,22 @@ class Restorer:
                 q_term = w_quote * in_quote
                 logits = [
                     c[3] + w_gain * g + q_term + b_term
+                    + w_margin * (g - (second if g == top else top))
                     for c, g in zip(cands, gains, strict=True)
                 ]
             else:
-                logits = [c[3] + w_gain * g + b_term for c, g in zip(cands, gains, strict=True)]
+                logits = [
+                    c[3] + w_gain * g + b_term + w_margin * (g - (second if g == top else top))
+                    for c, g in zip(cands, gains, strict=True)
+                ]
         else:
             arts = _articles(article, takes_an(obs[0]), cands)
             q_term = w_quote * in_quote
             logits = [
                 c[3] + w_gain * g + w_art * art + q_term + b_term
+                + w_margin * (g - (second if g == top else top))
                 for c, g, art in zip(cands, gains, arts, strict=True)
             ]
-        # How far each candidate's fluency stands above its best rival.
-        ranked = sorted(gains, reverse=True)
-        top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
-        logits = [
-            x + w_margin * (g - (second if g == top else top))
-            for x, g in zip(logits, gains, strict=True)
-        ]
         # Stable, like sorting by -logit: ties keep the candidates' order.
         order = sorted(range(len(cands)), key=logits.__getitem__, reverse=True)
         out = []
@@ -887,11 +890,11 @@ def _change(doc: Document, s: Span) -> Change | None:
 # -- helpers over the LM view of a document ---------------------------------
 def _lm_words(doc: Document) -> list[tuple[str, ...]]:
     """The LM's words for each word token; numbers become () and cut history."""
-    return [(t.norm,) if t.kind == "word" else () for t in doc.words]
+    return [(w,) if t.kind == "word" else () for t, w in zip(doc.words, doc.norms, strict=True)]
 
 
 def _observed(doc: Document, s: Span) -> tuple[str, ...]:
-    return tuple(t.norm for t in doc.words[s.i : s.j])
+    return tuple(doc.norms[s.i : s.j])
 
 
 def _put(cur, s: Span) -> None:
