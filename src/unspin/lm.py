@@ -288,79 +288,70 @@ class LanguageModel:
         sum are the ones ``sequence_logprob`` adds, in its order, so the
         floats are identical; results come back in the candidates' order.
         """
-        singles, pairs, longs, perm, firsts, ones, lasts = plan
         h1 = left[-1]
         col_c = self.column_w(h1, left[-2] if len(left) == 2 and h1 not in (None, BOS) else None)
-        at_c = col_c.values
-        memo = self._memo
         nr = len(right)
-        # Optimistic first: columns and memo as they stand; a KeyError means
-        # some entry is new, and the careful pass below fills and computes.
-        try:
+        col_x = col_y = None
+        if nr:
+            col_x = self.column_h1(right[0], h1)
             if nr == 2:
-                x = right[0]
-                col_x, col_y = self.column_h1(x, h1), self.column_h2(right[1], x)
-                at_x, at_y = col_x.values, col_y.values
-                out = [at_c[w] + at_x[w] + at_y[w] for w in singles]
-                if pairs:
-                    out += [at_c[a] + memo[b, a, h1] + memo[x, b, a] + at_y[b] for a, b in pairs]
-            elif nr == 1:
-                x = right[0]
-                col_x = self.column_h1(x, h1)
-                at_x = col_x.values
-                out = [at_c[w] + at_x[w] for w in singles]
-                if pairs:
-                    out += [at_c[a] + memo[b, a, h1] + memo[x, b, a] for a, b in pairs]
-            else:
-                out = [at_c[w] for w in singles]
-                if pairs:
-                    out += [at_c[a] + memo[b, a, h1] for a, b in pairs]
-            for c in longs:
-                v = at_c[c[0]] + memo[c[1], c[0], h1]
-                for k in range(2, len(c)):
-                    v += memo[c[k], c[k - 1], c[k - 2]]
-                if nr:
-                    v += memo[x, c[-1], c[-2]]
-                    if nr == 2:
-                        v += at_y[c[-1]]
-                out.append(v)
+                col_y = self.column_h2(right[1], right[0])
+        # Optimistic first: columns and memo as they stand. A KeyError means
+        # some entry is new: every entry the sums read is then filled (the
+        # column objects are held here, so a _grow() cannot empty them) and
+        # the same sums run again.
+        try:
+            out = _plan_sums(plan, h1, right, col_c.values, col_x and col_x.values,
+                             col_y and col_y.values, self._memo)
         except KeyError:
-            out = self._window_plan_careful(left, plan, right)
+            singles, pairs, longs, perm, firsts, ones, lasts = plan
+            col_c.fill(firsts)
+            if col_x is not None:
+                col_x.fill(ones)
+            if col_y is not None:
+                col_y.fill(lasts)
+            memo = self._memo_fill(_plan_memo_keys(plan, h1, right))
+            out = _plan_sums(plan, h1, right, col_c.values, col_x and col_x.values,
+                             col_y and col_y.values, memo)
+        perm = plan[3]
         return out if perm is None else list(map(out.__getitem__, perm))
 
-    def _window_plan_careful(self, left: list[str | None], plan: tuple, right: list[str]
-                             ) -> list[float]:
-        # window_logprobs_plan's sums with every entry filled or computed
-        # first; values are used as computed (a _grow() may clear the memo).
-        singles, pairs, longs, perm, firsts, ones, lasts = plan
-        h1 = left[-1]
-        col_c = self.column_w(h1, left[-2] if len(left) == 2 and h1 not in (None, BOS) else None)
-        at_c = col_c.fill(firsts)
-        pos = self._memo_position
-        nr = len(right)
-        x = right[0] if nr else None
-        if nr == 2:
-            at_x = self.column_h1(x, h1).fill(ones)
-            at_y = self.column_h2(right[1], x).fill(lasts)
-            out = [at_c[w] + at_x[w] + at_y[w] for w in singles]
-            out += [at_c[a] + pos(b, a, h1) + pos(x, b, a) + at_y[b] for a, b in pairs]
-        elif nr == 1:
-            at_x = self.column_h1(x, h1).fill(ones)
-            out = [at_c[w] + at_x[w] for w in singles]
-            out += [at_c[a] + pos(b, a, h1) + pos(x, b, a) for a, b in pairs]
-        else:
-            out = [at_c[w] for w in singles]
-            out += [at_c[a] + pos(b, a, h1) for a, b in pairs]
-        for c in longs:
-            v = at_c[c[0]] + pos(c[1], c[0], h1)
-            for k in range(2, len(c)):
-                v += pos(c[k], c[k - 1], c[k - 2])
-            if nr:
-                v += pos(x, c[-1], c[-2])
-                if nr == 2:
-                    v += at_y[c[-1]]
-            out.append(v)
-        return out
+    def _memo_fill(self, keys: list[tuple[str, str | None, str | None]]) -> dict:
+        """The memo with every (w, h1, h2) of ``keys`` present (``w`` a real word).
+
+        :meth:`_memo_position` for a batch, its calls inlined; the memo is
+        returned and nothing clears it until the next _grow().
+        """
+        memo = self._memo
+        missing = [k for k in keys if k not in memo]
+        if not missing:
+            return memo
+        self._grow()
+        if not memo:  # cleared just now
+            missing = keys
+        known_get, known, prob = self._known.get, self.known, self._prob
+        for k in missing:
+            w, h1, h2 = k
+            # position_logprob(w, h1, h2): _cut, then _logprob_uncached.
+            if h1 is not None and h1 != BOS:
+                kn = known_get(h1)
+                if not (known(h1) if kn is None else kn):
+                    h1 = h2 = None
+            if h2 is not None and h2 != BOS:
+                kn = known_get(h2)
+                if not (known(h2) if kn is None else kn):
+                    h2 = None
+            kn = known_get(w)
+            if not (known(w) if kn is None else kn):
+                memo[k] = OOV_LOGPROB
+            elif not h1:
+                memo[k] = prob([w]) * _LOG_UNIT
+            elif h2 is None:
+                memo[k] = prob([w, h1]) * _LOG_UNIT
+            else:
+                memo[k] = prob([w, h1, h2]) * _LOG_UNIT
+        self._memo_size += len(missing)
+        return memo
 
     def _window_general(self, left: list[str | None], right: list[str]):
         nl = len(left)
@@ -378,6 +369,51 @@ class LanguageModel:
             v = self._memo[w, h1, h2] = self.position_logprob(w, h1, h2)
             self._memo_size += 1
         return v
+
+
+def _plan_sums(plan: tuple, h1, right, at_c: dict, at_x, at_y, memo: dict) -> list[float]:
+    """The window sums of :meth:`LanguageModel.window_logprobs_plan`, grouped
+    (one-word, two-word, longer candidates); KeyError if an entry is missing."""
+    singles, pairs, longs = plan[0], plan[1], plan[2]
+    nr = len(right)
+    x = right[0] if nr else None
+    if nr == 2:
+        out = [at_c[w] + at_x[w] + at_y[w] for w in singles]
+        if pairs:
+            out += [at_c[a] + memo[b, a, h1] + memo[x, b, a] + at_y[b] for a, b in pairs]
+    elif nr == 1:
+        out = [at_c[w] + at_x[w] for w in singles]
+        if pairs:
+            out += [at_c[a] + memo[b, a, h1] + memo[x, b, a] for a, b in pairs]
+    else:
+        out = [at_c[w] for w in singles]
+        if pairs:
+            out += [at_c[a] + memo[b, a, h1] for a, b in pairs]
+    for c in longs:
+        v = at_c[c[0]] + memo[c[1], c[0], h1]
+        for k in range(2, len(c)):
+            v += memo[c[k], c[k - 1], c[k - 2]]
+        if nr:
+            v += memo[x, c[-1], c[-2]]
+            if nr == 2:
+                v += at_y[c[-1]]
+        out.append(v)
+    return out
+
+
+def _plan_memo_keys(plan: tuple, h1, right) -> list[tuple]:
+    """The memo entries :func:`_plan_sums` reads."""
+    pairs, longs = plan[1], plan[2]
+    keys = [(b, a, h1) for a, b in pairs]
+    x = right[0] if right else None
+    if right:
+        keys += [(x, b, a) for a, b in pairs]
+    for c in longs:
+        keys.append((c[1], c[0], h1))
+        keys += [(c[k], c[k - 1], c[k - 2]) for k in range(2, len(c))]
+        if right:
+            keys.append((x, c[-1], c[-2]))
+    return keys
 
 
 def window_plan(cands) -> tuple:
