@@ -42,6 +42,8 @@ class LanguageModel:
         # Memoised sequence_logprob terms: by raw (w, h1, h2), and in columns.
         self._memo: dict[tuple[str, str | None, str | None], float] = CacheDict()
         self._columns: dict[tuple[int, str | None, str | None], _Column] = CacheDict()
+        # For two-word candidates (a, b): position x | b a by x, then by (a, b).
+        self._after: dict[str, dict[tuple[str, str], float]] = {}
         self._memo_size = 0
 
     @classmethod
@@ -127,6 +129,7 @@ class LanguageModel:
         if self._memo_size > 1_500_000:
             self._columns.clear()
             self._memo.clear()
+            self._after.clear()
             self._memo_size = 0
 
     def zipf(self, words: tuple[str, ...] | list[str]) -> float:
@@ -291,28 +294,47 @@ class LanguageModel:
         h1 = left[-1]
         col_c = self.column_w(h1, left[-2] if len(left) == 2 and h1 not in (None, BOS) else None)
         nr = len(right)
-        col_x = col_y = None
+        col_x = col_y = after = None
         if nr:
             col_x = self.column_h1(right[0], h1)
             if nr == 2:
                 col_y = self.column_h2(right[1], right[0])
+            if plan[1]:
+                after = self._after.get(right[0])
+                if after is None:
+                    after = self._after[right[0]] = {}
         # Optimistic first: columns and memo as they stand. A KeyError means
         # some entry is new: every entry the sums read is then filled (the
         # column objects are held here, so a _grow() cannot empty them) and
         # the same sums run again.
         try:
             out = _plan_sums(plan, h1, right, col_c.values, col_x and col_x.values,
-                             col_y and col_y.values, self._memo)
+                             col_y and col_y.values, self._memo, col_c.pairs, after)
         except KeyError:
             singles, pairs, longs, perm, firsts, ones, lasts = plan
-            col_c.fill(firsts)
+            at_c = col_c.fill(firsts)
             if col_x is not None:
                 col_x.fill(ones)
             if col_y is not None:
                 col_y.fill(lasts)
             memo = self._memo_fill(_plan_memo_keys(plan, h1, right))
-            out = _plan_sums(plan, h1, right, col_c.values, col_x and col_x.values,
-                             col_y and col_y.values, memo)
+            # A two-word candidate's first two terms, summed as the sequence
+            # sums them, by the pair; the term after it by the pair too.
+            prefix = col_c.pairs
+            new = [p for p in pairs if p not in prefix]
+            for p in new:
+                a, b = p
+                prefix[p] = at_c[a] + memo[b, a, h1]
+            if after is not None:
+                x = right[0]
+                new_x = [p for p in pairs if p not in after]
+                for p in new_x:
+                    a, b = p
+                    after[p] = memo[x, b, a]
+                new += new_x
+            self._memo_size += len(new)
+            out = _plan_sums(plan, h1, right, at_c, col_x and col_x.values,
+                             col_y and col_y.values, memo, prefix, after)
         perm = plan[3]
         return out if perm is None else list(map(out.__getitem__, perm))
 
@@ -371,24 +393,30 @@ class LanguageModel:
         return v
 
 
-def _plan_sums(plan: tuple, h1, right, at_c: dict, at_x, at_y, memo: dict) -> list[float]:
+def _plan_sums(plan: tuple, h1, right, at_c: dict, at_x, at_y, memo: dict, prefix: dict,
+               after) -> list[float]:
     """The window sums of :meth:`LanguageModel.window_logprobs_plan`, grouped
-    (one-word, two-word, longer candidates); KeyError if an entry is missing."""
+    (one-word, two-word, longer candidates); KeyError if an entry is missing.
+
+    A two-word candidate (a, b) reads ``prefix[a, b]`` (= at_c[a] + the memo's
+    b | a h1, the sequence's first two terms already added) and ``after[a, b]``
+    (the memo's x | b a), keyed by the plan's own tuple: no key is built.
+    """
     singles, pairs, longs = plan[0], plan[1], plan[2]
     nr = len(right)
     x = right[0] if nr else None
     if nr == 2:
         out = [at_c[w] + at_x[w] + at_y[w] for w in singles]
         if pairs:
-            out += [at_c[a] + memo[b, a, h1] + memo[x, b, a] + at_y[b] for a, b in pairs]
+            out += [prefix[p] + after[p] + at_y[p[1]] for p in pairs]
     elif nr == 1:
         out = [at_c[w] + at_x[w] for w in singles]
         if pairs:
-            out += [at_c[a] + memo[b, a, h1] + memo[x, b, a] for a, b in pairs]
+            out += [prefix[p] + after[p] for p in pairs]
     else:
         out = [at_c[w] for w in singles]
         if pairs:
-            out += [at_c[a] + memo[b, a, h1] for a, b in pairs]
+            out += [prefix[p] for p in pairs]
     for c in longs:
         v = at_c[c[0]] + memo[c[1], c[0], h1]
         for k in range(2, len(c)):
@@ -452,11 +480,13 @@ class _Column:
     every full collection of a cold pass.
     """
 
-    __slots__ = ("values", "_lm", "_slot", "_w", "_h1", "_h2", "_const", "_hist", "_pre",
+    __slots__ = ("values", "pairs", "_lm", "_slot", "_w", "_h1", "_h2", "_const", "_hist", "_pre",
                  "_post", "_unknown")
 
     def __init__(self, lm: LanguageModel, slot: int, a: str | None, b: str | None) -> None:
         self.values: dict[str | None, float] = {}
+        # Slot 0 only: (a, b) -> values[a] + the memo's b | a h1 (window_logprobs_plan).
+        self.pairs: dict[tuple[str, str], float] = {}
         self._lm, self._slot = lm, slot
         self._w = self._h1 = self._h2 = None
         self._const: float | None = None  # the value whatever the free word
