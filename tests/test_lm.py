@@ -111,3 +111,12 @@ def test_cache_dict_stays_tracked():
     gc.collect()
     assert not gc.is_tracked(plain) and gc.is_tracked(pinned)
     assert pinned == plain and pinned.get("t") == ("x", "y")
+
+
+def test_unigram_logprob_reuses_known_and_matches_logprob():
+    lm = LanguageModel.default()
+    fresh = LanguageModel(lm._path)
+    for w in [*_WORDS, "the", "qzxvfoo"]:
+        fresh.known(w)
+        assert fresh._unigram_logprob(w) == lm.logprob(w)
+        assert fresh.zipf((w,)) == lm.zipf((w,))

@@ -37,6 +37,8 @@ class LanguageModel:
         self._prob = self._model.prob
         self._cache: dict[tuple[str, ...], float] = CacheDict()
         self._known: dict[str, bool] = {}
+        # prob([word]) of each known word, as known() got it (zipf reuses it).
+        self._unigram_raw: dict[str, int] = {}
         self._unigram: dict[str, float] = {}
         self._unk = self._prob(["qzxvunknownword"])
         # Memoised sequence_logprob terms: by raw (w, h1, h2), and in columns.
@@ -58,7 +60,10 @@ class LanguageModel:
     def known(self, word: str) -> bool:
         k = self._known.get(word)
         if k is None:
-            k = self._known[word] = self._prob([word]) != self._unk
+            raw = self._prob([word])
+            k = self._known[word] = raw != self._unk
+            if k:
+                self._unigram_raw[word] = raw
         return k
 
     def logprob(self, word: str, h1: str | None = None, h2: str | None = None) -> float:
@@ -151,7 +156,13 @@ class LanguageModel:
         if v is None:
             if len(self._unigram) > 500_000:
                 self._unigram.clear()
-            v = self._unigram[word] = self.logprob(word)
+            # logprob(word) without a second model query: known() kept it.
+            if not self.known(word):
+                v = OOV_LOGPROB
+            else:
+                raw = self._unigram_raw.get(word)
+                v = (self._prob([word]) if raw is None else raw) * _LOG_UNIT
+            self._unigram[word] = v
         return v
 
     def sequence_logprob(
