@@ -85,3 +85,24 @@ def test_ranked_candidates_match_the_reference():
                 key = " ".join(n)
                 assert fresh._ranked(n, key) == r._ranked_reference(n, key), (n, keep)
         r.p = replace(r.p, max_candidates=40)
+
+
+def test_cached_static_logit_is_the_full_weighted_sum():
+    # _candidates leaves out the terms of features that are 0.0 in a cached
+    # row; the float must equal bias + sum(weights * features) all the same.
+    from operator import mul
+    from pathlib import Path
+
+    from unspin.restore import Params
+
+    base = default_restorer()
+    texts = [p.read_text(encoding="utf-8")
+             for p in sorted((Path(__file__).parents[1] / "examples").glob("*.txt"))]
+    for params in (base.p, Params.untrained()):
+        r = Restorer(lexicon=base.lex, lm=base.lm, params=params)
+        for t in texts:
+            r.restore(t)
+        rows = [row for got in r._cands.values() if got for row in got[0]]
+        assert len(rows) > 1000
+        for _words, _source, f, static in rows:
+            assert static == params.bias + sum(map(mul, params.weights, f))

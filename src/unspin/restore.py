@@ -35,7 +35,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from itertools import repeat
-from operator import itemgetter, mul
+from operator import itemgetter
 
 from ._cachedict import CacheDict
 from .lexicon import Lexicon, Row
@@ -380,36 +380,40 @@ class Restorer:
         obs_zipf = self.lm.zipf(obs)
         obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
         p = self.p
-        w = p.weights
+        bias = p.bias
+        w1, w2, w3, w4, w5, w6, w9, w10, w11, w12 = _STATIC_WEIGHTS(p.weights)
         log_fanout = self._log_fanout
+        n_obs = len(obs)
         out = []
         for words, (original, source, channel), zipf, function in ranked:
-            table = channel is not None
-            if not table:
+            shift = zipf - obs_zipf
+            shift = -3.0 if shift < -3.0 else 3.0 if shift > 3.0 else shift  # clipped to ±3
+            nw = len(words)
+            deleted = float(n_obs - nw) if n_obs > nw else 0.0
+            inserted = float(nw - n_obs) if nw > n_obs else 0.0
+            # The features in FEATURES order; lm_gain, article, in_quote,
+            # obs_logprob and gain_margin are set in context. A listed spinner
+            # phrase may restore function words ("have been" -> "were"); only
+            # thesaurus noise is penalised (cand_function).
+            # The static logit is bias + sum(map(mul, weights, f)) with the
+            # terms of features that are 0.0 here left out: the running sum
+            # starts at +0.0 and never becomes -0.0, and x + (±0.0) == x for
+            # such x, so the float is the same (tested).
+            if channel is not None:  # a table row
+                f = (0.0, 0.0, channel, 1.0, 0.0, shift, 0.0, 0.0, 0.0, deleted, inserted,
+                     obs_zipf, obs_unknown, 0.0, 0.0)
+                static = bias + (0.0 + w2 * channel + w3 * 1.0 + w5 * shift + w9 * deleted
+                                 + w10 * inserted + w11 * obs_zipf + w12 * obs_unknown)
+            else:
                 lf = log_fanout.get(original)
                 if lf is None:
                     lf = log_fanout[original] = math.log(lex.fanout(original))
-            f = (
-                0.0,  # lm_gain, set in context
-                0.0 if table else lf,
-                channel if table else 0.0,
-                1.0 if table else 0.0,
-                0.0 if table else float(len(source)),
-                max(-3.0, min(3.0, zipf - obs_zipf)),
-                # A listed spinner phrase may restore function words ("have
-                # been" -> "were"); only thesaurus noise is penalised.
-                0.0 if table else function,
-                0.0,  # article, set in context
-                0.0,  # in_quote, set in context
-                float(max(0, len(obs) - len(words))),
-                float(max(0, len(words) - len(obs))),
-                obs_zipf,
-                obs_unknown,
-                0.0,  # obs_logprob, set in context
-                0.0,  # gain_margin, set in context
-            )
-            # map(mul) feeds sum() the same products in the same order.
-            static = p.bias + sum(map(mul, w, f))
+                n_src = float(len(source))
+                f = (0.0, lf, 0.0, 0.0, n_src, shift, function, 0.0, 0.0, deleted, inserted,
+                     obs_zipf, obs_unknown, 0.0, 0.0)
+                static = bias + (0.0 + w1 * lf + w4 * n_src + w5 * shift + w6 * function
+                                 + w9 * deleted + w10 * inserted + w11 * obs_zipf
+                                 + w12 * obs_unknown)
             # Only atoms (no Entry) in the cached row: CPython's collector then
             # stops tracking it, and full collections stay cheap as caches grow.
             out.append((words, source, f, static))
@@ -786,6 +790,8 @@ def _merge(changes: list[Change], extra: list[Change]) -> list[Change]:
 
 # The rank of a candidate row among its kind: the Zipf value of its form.
 _ZIPF = itemgetter(2)
+# The weights of the features a cached candidate row can make nonzero.
+_STATIC_WEIGHTS = itemgetter(1, 2, 3, 4, 5, 6, 9, 10, 11, 12)
 _FIRST = itemgetter(0)
 _CHANNEL = itemgetter(2)
 
