@@ -309,6 +309,10 @@ class Restorer:
             if first.text.isupper() and len(first.text) > 1:
                 return None
             norms = (w,)
+            cands = self._candidates(norms)
+            if not cands:
+                return None
+            name = first.text[:1].isupper() and not first.sentence_start  # _in_name(toks)
         else:
             if not self._may_head(doc.norms[i]):
                 return None
@@ -317,12 +321,18 @@ class Restorer:
                 if doc.text[a.end : b.start] != " ":
                     return None
             norms = tuple(doc.norms[i:j])
-        name = _in_name(toks)
-        if not name and j - i > 1 and " ".join(norms) in self.lex.name_keys:
-            return None  # "a white home" is no name
-        cands = self._name_candidates(norms) if name else self._candidates(norms)
-        if not cands:
-            return None
+            # Most phrases have no candidate: that is one cached lookup, so
+            # it is asked first (a name's candidates are a subset of these).
+            cands = self._candidates(norms)
+            if not cands:
+                return None
+            name = _in_name(toks)
+            if not name and " ".join(norms) in self.lex.name_keys:
+                return None  # "a white home" is no name
+        if name:
+            cands = self._name_candidates(norms)
+            if not cands:
+                return None
         scored = self._score(doc, cur, i, j, norms, cands)
         if name:
             # Inside a name the LM must plainly prefer the restored one
