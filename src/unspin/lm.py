@@ -328,22 +328,27 @@ class LanguageModel:
                 col_x.fill(ones)
             if col_y is not None:
                 col_y.fill(lasts)
-            memo = self._memo_fill(_plan_memo_keys(plan, h1, right))
             # A two-word candidate's first two terms, summed as the sequence
-            # sums them, by the pair; the term after it by the pair too.
+            # sums them, by the pair; the term after it by the pair too. The
+            # memo gets the entries of new pairs and of longer candidates.
             prefix = col_c.pairs
             new = [p for p in pairs if p not in prefix]
-            for p in new:
-                a, b = p
-                prefix[p] = at_c[a] + memo[b, a, h1]
+            keys = [(b, a, h1) for a, b in new]
+            new_x = []
             if after is not None:
                 x = right[0]
                 new_x = [p for p in pairs if p not in after]
-                for p in new_x:
-                    a, b = p
-                    after[p] = memo[x, b, a]
-                new += new_x
-            self._memo_size += len(new)
+                keys += [(x, b, a) for a, b in new_x]
+            if longs:
+                keys += _plan_memo_keys(longs, h1, right)
+            memo = self._memo_fill(keys)
+            for p in new:
+                a, b = p
+                prefix[p] = at_c[a] + memo[b, a, h1]
+            for p in new_x:
+                a, b = p
+                after[p] = memo[x, b, a]
+            self._memo_size += len(new) + len(new_x)
             out = _plan_sums(plan, h1, right, at_c, col_x and col_x.values,
                              col_y and col_y.values, memo, prefix, after)
         perm = plan[3]
@@ -440,13 +445,10 @@ def _plan_sums(plan: tuple, h1, right, at_c: dict, at_x, at_y, memo: dict, prefi
     return out
 
 
-def _plan_memo_keys(plan: tuple, h1, right) -> list[tuple]:
-    """The memo entries :func:`_plan_sums` reads."""
-    pairs, longs = plan[1], plan[2]
-    keys = [(b, a, h1) for a, b in pairs]
+def _plan_memo_keys(longs: tuple, h1, right) -> list[tuple]:
+    """The memo entries :func:`_plan_sums` reads for candidates of three or more words."""
+    keys = []
     x = right[0] if right else None
-    if right:
-        keys += [(x, b, a) for a, b in pairs]
     for c in longs:
         keys.append((c[1], c[0], h1))
         keys += [(c[k], c[k - 1], c[k - 2]) for k in range(2, len(c))]
