@@ -59,34 +59,6 @@ def test_repeat_pass_needs_a_confident_instance_first():
     assert Restorer().restore(clean).changes == []
 
 
-def test_ranked_candidates_match_the_reference():
-    # _ranked (C-level passes, one sort, only kept rows visited) against the
-    # row-at-a-time reference: same rows, same order, for words with table
-    # and thesaurus rows, inflected forms, phrases, abbreviations and variants.
-    base = default_restorer()
-    lex = base.lex.with_table([("stated", "said", 0.4), ("gov", "government", 0.3),
-                               ("instructed", "asked", 0.2), ("realize", "realise", 0.5)])
-    words = ("instructed stated reported announced large big quickly houses went running "
-             "gov pct realise realize colour organised better brand new got here twelve "
-             "months thus fairly mentioned police officer officers came back zqxv "
-             "the said obtained").split()
-    norms = [(w,) for w in words] + [tuple(p.split()) for p in (
-        "brand new", "got here", "12 months", "police officer", "came back", "at some point of",
-        "prior to now", "lots of of", "would possibly")]
-    for r in (base, Restorer(lexicon=lex, lm=base.lm)):
-        fresh = Restorer(lexicon=r.lex, lm=r.lm)  # empty per-form caches
-        for n in norms:
-            key = " ".join(n)
-            assert fresh._ranked(n, key) == r._ranked_reference(n, key), n
-        for keep in (1, 3, 40, 100):  # truncation with and without table rows
-            fresh.p = replace(fresh.p, max_candidates=keep)
-            r.p = replace(r.p, max_candidates=keep)
-            for n in norms:
-                key = " ".join(n)
-                assert fresh._ranked(n, key) == r._ranked_reference(n, key), (n, keep)
-        r.p = replace(r.p, max_candidates=40)
-
-
 def test_cached_static_logit_is_the_full_weighted_sum():
     # _candidates leaves out the terms of features that are 0.0 in a cached
     # row; the float must equal bias + sum(weights * features) all the same.

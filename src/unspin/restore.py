@@ -34,7 +34,6 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
-from itertools import repeat
 from operator import itemgetter
 
 from ._cachedict import CacheDict
@@ -382,7 +381,56 @@ class Restorer:
         if len(norms) > 1 and not lex.has(key) and not _could_inflect(lex, norms):
             self._cands[norms] = _NO_CANDIDATES
             return _NO_CANDIDATES
-        ranked = self._ranked(norms, key)
+        # Plain (original, source, channel) rows, and inflection memos read
+        # inline: this loop runs ≈ 540k times in a cold pass over 20k words.
+        found: dict[str, Row] = {}
+        setdefault = found.setdefault
+        for r in lex.rows(key):
+            setdefault(r[0], r)
+        head, rest = norms[0], norms[1:]
+        for lemma, tag in lex.readings(head):
+            lemma_key = " ".join([lemma, *rest])
+            if lemma_key == key:
+                continue
+            rows = lex.rows(lemma_key)
+            if not rows:
+                continue
+            memo = lex.inflections(tag)
+            for r in rows:
+                form = memo.get(r[0], "")
+                if form == "":
+                    form = lex.inflect(r[0], tag)
+                if form:
+                    setdefault(form, r)
+        found.pop(key, None)
+        # A spelling variant (subsidised/subsidized) is never a spinner's swap.
+        variant = _spelling_key(key)
+        short = len(key) <= 4  # else key abbreviates nothing
+        tables: list[tuple] = []
+        thesaurus: list[tuple] = []
+        forms = self._forms
+        form_info = self._form_info
+        for form, r in found.items():
+            info = forms.get(form)
+            if info is None:
+                info = forms[form] = form_info(form)
+            if info[1] is None or info[0] == variant:
+                continue
+            if r[2] is None:
+                if short and _abbreviates(key, form):
+                    continue
+                thesaurus.append((info[1], r, info[2], info[3]))
+            else:
+                tables.append((info[1], r, info[2], info[3]))
+        # Keep table entries and the most frequent originals: spinners start
+        # from common words. Two stable sorts on the float, concatenated, order
+        # rows exactly as one stable sort by (not table, -zipf) would.
+        keep = self.p.max_candidates
+        tables.sort(key=_ZIPF, reverse=True)
+        if len(tables) < keep:
+            thesaurus.sort(key=_ZIPF, reverse=True)
+            tables += thesaurus
+        ranked = tables[:keep]
         # Everything but the contextual features (LM gain, article, quote) is
         # fixed per observed form, so it is computed once and cached with its
         # share of the logit.
@@ -435,139 +483,6 @@ class Restorer:
         # books after one collection, lists never do.
         got = self._cands[norms] = _pack(tuple(out), obs)
         return got
-
-    def _ranked(self, norms: tuple[str, ...], key: str) -> list[tuple]:
-        """(LM words, row, zipf, function flag) of the kept candidates of ``key``, best first.
-
-        Rows are the thesaurus's and tables' originals for the observed form
-        itself and, inflected, for each of its lemmas; the first row for a
-        form wins. Table rows come first, then the most frequent originals:
-        spinners start from common words. This runs ≈ 540k rows in a cold
-        pass over 20k words, so each step is one C-level pass over the rows
-        (map, dict.fromkeys, one sort) and only the ≈ 40 kept candidates
-        are visited in Python. Same result as :meth:`_ranked_reference`
-        (tested): a stable sort of all forms by Zipf, filtered afterwards,
-        is the stable sort of the filtered forms.
-        """
-        lex = self.lex
-        rows = lex.rows(key)
-        forms_l = list(map(_FIRST, rows))
-        rows_l = list(rows)
-        head, rest = norms[0], norms[1:]
-        for lemma, tag in lex.readings(head):
-            lemma_key = " ".join([lemma, *rest])
-            if lemma_key == key:
-                continue
-            rows = lex.rows(lemma_key)
-            if not rows:
-                continue
-            memo = lex.inflections(tag)
-            fs = list(map(memo.get, map(_FIRST, rows), repeat("", len(rows))))
-            if "" in fs:  # not inflected yet
-                inflect = lex.inflect
-                fs = [inflect(r[0], tag) if f == "" else f for f, r in zip(fs, rows, strict=True)]
-            forms_l += fs
-            rows_l += rows
-        # First occurrence wins, in first-occurrence order (setdefault's
-        # result); None is an unknown inflection.
-        order = dict.fromkeys(forms_l)
-        order.pop(None, None)
-        order.pop(key, None)
-        first = dict(zip(reversed(forms_l), reversed(rows_l), strict=True))
-        found = list(order)
-        forms = self._forms
-        infos = list(map(forms.get, found))
-        if None in infos:
-            form_info = self._form_info
-            for k, info in enumerate(infos):
-                if info is None:
-                    infos[k] = forms[found[k]] = form_info(found[k])
-        rows_l = list(map(first.__getitem__, found))
-        # A spelling variant (subsidised/subsidized) is never a spinner's swap.
-        variant = _spelling_key(key)
-        short = len(key) <= 4  # else key abbreviates nothing
-        keep = self.p.max_candidates
-        chans = list(map(_CHANNEL, rows_l))
-        by_zipf = sorted(range(len(found)), key=list(map(_ZIPF, infos)).__getitem__, reverse=True)
-        tables: list[tuple] = []
-        thesaurus: list[tuple] = []
-        tables_left = len(chans) - chans.count(None)
-        for k in by_zipf:
-            r = rows_l[k]
-            if r[2] is None:
-                if len(thesaurus) >= keep:  # no thesaurus row can be kept now
-                    if not tables_left:
-                        break
-                    continue
-                info = infos[k]
-                if info[1] is None or info[0] == variant:
-                    continue
-                if short and _abbreviates(key, found[k]):
-                    continue
-                thesaurus.append((info[1], r, info[2], info[3]))
-            else:
-                tables_left -= 1
-                info = infos[k]
-                if info[1] is None or info[0] == variant:
-                    continue
-                tables.append((info[1], r, info[2], info[3]))
-        tables += thesaurus
-        return tables[:keep]
-
-    def _ranked_reference(self, norms: tuple[str, ...], key: str) -> list[tuple]:
-        """The reference for :meth:`_ranked`: one (form, row) at a time."""
-        lex = self.lex
-        # Plain (original, source, channel) rows, and inflection memos read
-        # inline: this loop runs ≈ 540k times in a cold pass over 20k words.
-        found: dict[str, Row] = {}
-        setdefault = found.setdefault
-        for r in lex.rows(key):
-            setdefault(r[0], r)
-        head, rest = norms[0], norms[1:]
-        for lemma, tag in lex.readings(head):
-            lemma_key = " ".join([lemma, *rest])
-            if lemma_key == key:
-                continue
-            rows = lex.rows(lemma_key)
-            if not rows:
-                continue
-            memo = lex.inflections(tag)
-            for r in rows:
-                form = memo.get(r[0], "")
-                if form == "":
-                    form = lex.inflect(r[0], tag)
-                if form:
-                    setdefault(form, r)
-        found.pop(key, None)
-        # A spelling variant (subsidised/subsidized) is never a spinner's swap.
-        variant = _spelling_key(key)
-        short = len(key) <= 4  # else key abbreviates nothing
-        tables: list[tuple] = []
-        thesaurus: list[tuple] = []
-        forms = self._forms
-        form_info = self._form_info
-        for form, r in found.items():
-            info = forms.get(form)
-            if info is None:
-                info = forms[form] = form_info(form)
-            if info[1] is None or info[0] == variant:
-                continue
-            if r[2] is None:
-                if short and _abbreviates(key, form):
-                    continue
-                thesaurus.append((info[1], r, info[2], info[3]))
-            else:
-                tables.append((info[1], r, info[2], info[3]))
-        # Keep table entries and the most frequent originals: spinners start
-        # from common words. Two stable sorts on the float, concatenated, order
-        # rows exactly as one stable sort by (not table, -zipf) would.
-        keep = self.p.max_candidates
-        tables.sort(key=_ZIPF, reverse=True)
-        if len(tables) < keep:
-            thesaurus.sort(key=_ZIPF, reverse=True)
-            tables += thesaurus
-        ranked = tables[:keep]
-        return ranked
 
     def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
         """(spelling key, LM words or None if the LM lacks one, zipf, all function words).
