@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from unspin.lm import BOS, LanguageModel, _Column
+from unspin.lm import BOS, LanguageModel, _Column, window_plan
 
 # Known words, words the LM lacks (they cut the history), and the markers.
 _WORDS = ["the", "officer", "told", "reporters", "said", "year", "came", "back", "a", "of",
@@ -31,6 +31,34 @@ def test_window_logprobs_match_sequence_logprob():
         want = [lm.sequence_logprob([*left, w, *right], len(left)) for w in ones]
         assert fresh.window_logprobs_words(left, ones, right) == want, (left, ones, right)
         assert fresh.window_logprobs_words(left, ones, right) == want
+
+
+def test_window_plan_matches_sequence_logprob():
+    # Restore's grouped path (one-, two- and longer candidates, put back in
+    # order) against the reference, cold (fresh model) and warm, and with the
+    # memo cleared by _grow() along the way.
+    lm = LanguageModel.default()
+    rng = random.Random(11)
+
+    class Forgetful(LanguageModel):
+        def _grow(self) -> None:  # every bound check clears all memoised positions
+            self._columns.clear()
+            self._memo.clear()
+            self._memo_size = 0
+
+    for tiny in (False, True):
+        fresh = Forgetful(lm._path) if tiny else LanguageModel(lm._path)
+        for _ in range(1500):
+            left: list[str | None] = [rng.choice([BOS, None, *_WORDS])]
+            if left[0] not in (BOS, None) and rng.random() < 0.7:
+                left.insert(0, rng.choice([BOS, None, *_WORDS]))
+            right = [rng.choice(_WORDS) for _ in range(rng.randint(0, 2))]
+            cands = [tuple(rng.choice(_WORDS) for _ in range(rng.choice([1, 1, 1, 2, 2, 3, 4])))
+                     for _ in range(rng.randint(1, 8))]
+            plan = window_plan(cands)
+            want = [lm.sequence_logprob([*left, *c, *right], len(left)) for c in cands]
+            assert fresh.window_logprobs_plan(left, plan, right) == want, (left, cands, right)
+            assert fresh.window_logprobs_plan(left, plan, right) == want  # warm
 
 
 def test_memoised_terms_match_uncached_logprob():
@@ -83,3 +111,12 @@ def test_cache_dict_stays_tracked():
     gc.collect()
     assert not gc.is_tracked(plain) and gc.is_tracked(pinned)
     assert pinned == plain and pinned.get("t") == ("x", "y")
+
+
+def test_unigram_logprob_reuses_known_and_matches_logprob():
+    lm = LanguageModel.default()
+    fresh = LanguageModel(lm._path)
+    for w in [*_WORDS, "the", "qzxvfoo"]:
+        fresh.known(w)
+        assert fresh._unigram_logprob(w) == lm.logprob(w)
+        assert fresh.zipf((w,)) == lm.zipf((w,))

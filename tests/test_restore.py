@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from unspin.restore import NAME_MIN_GAIN, Restorer, _in_name
+from unspin.restore import NAME_MIN_GAIN, Restorer, _in_name, default_restorer
 
 SPUN = ("Officers stated that Fundamental Management Corp had purchased a stake, and the "
         "Supreme Courtroom would rule on the deal subsequent month.")
@@ -57,3 +57,24 @@ def test_repeat_pass_needs_a_confident_instance_first():
     clean = ("The volunteers have been busy since the storm. Roads have been cleared and "
              "schools have been reopened, the mayor told reporters on Monday.")
     assert Restorer().restore(clean).changes == []
+
+
+def test_cached_static_logit_is_the_full_weighted_sum():
+    # _candidates leaves out the terms of features that are 0.0 in a cached
+    # row; the float must equal bias + sum(weights * features) all the same.
+    from operator import mul
+    from pathlib import Path
+
+    from unspin.restore import Params
+
+    base = default_restorer()
+    texts = [p.read_text(encoding="utf-8")
+             for p in sorted((Path(__file__).parents[1] / "examples").glob("*.txt"))]
+    for params in (base.p, Params.untrained()):
+        r = Restorer(lexicon=base.lex, lm=base.lm, params=params)
+        for t in texts:
+            r.restore(t)
+        rows = [row for got in r._cands.values() if got for row in got[0]]
+        assert len(rows) > 1000
+        for _words, _source, f, static in rows:
+            assert static == params.bias + sum(map(mul, params.weights, f))

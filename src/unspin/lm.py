@@ -37,11 +37,15 @@ class LanguageModel:
         self._prob = self._model.prob
         self._cache: dict[tuple[str, ...], float] = CacheDict()
         self._known: dict[str, bool] = {}
+        # prob([word]) of each known word, as known() got it (zipf reuses it).
+        self._unigram_raw: dict[str, int] = {}
         self._unigram: dict[str, float] = {}
         self._unk = self._prob(["qzxvunknownword"])
         # Memoised sequence_logprob terms: by raw (w, h1, h2), and in columns.
         self._memo: dict[tuple[str, str | None, str | None], float] = CacheDict()
         self._columns: dict[tuple[int, str | None, str | None], _Column] = CacheDict()
+        # For two-word candidates (a, b): position x | b a by x, then by (a, b).
+        self._after: dict[str, dict[tuple[str, str], float]] = {}
         self._memo_size = 0
 
     @classmethod
@@ -56,7 +60,10 @@ class LanguageModel:
     def known(self, word: str) -> bool:
         k = self._known.get(word)
         if k is None:
-            k = self._known[word] = self._prob([word]) != self._unk
+            raw = self._prob([word])
+            k = self._known[word] = raw != self._unk
+            if k:
+                self._unigram_raw[word] = raw
         return k
 
     def logprob(self, word: str, h1: str | None = None, h2: str | None = None) -> float:
@@ -127,6 +134,7 @@ class LanguageModel:
         if self._memo_size > 1_500_000:
             self._columns.clear()
             self._memo.clear()
+            self._after.clear()
             self._memo_size = 0
 
     def zipf(self, words: tuple[str, ...] | list[str]) -> float:
@@ -148,7 +156,13 @@ class LanguageModel:
         if v is None:
             if len(self._unigram) > 500_000:
                 self._unigram.clear()
-            v = self._unigram[word] = self.logprob(word)
+            # logprob(word) without a second model query: known() kept it.
+            if not self.known(word):
+                v = OOV_LOGPROB
+            else:
+                raw = self._unigram_raw.get(word)
+                v = (self._prob([word]) if raw is None else raw) * _LOG_UNIT
+            self._unigram[word] = v
         return v
 
     def sequence_logprob(
@@ -277,6 +291,106 @@ class LanguageModel:
             col_c.fill(words)
             return [at_c[w] for w in words]
 
+    def window_logprobs_plan(self, left: list[str | None], plan: tuple, right: list[str]
+                             ) -> list[float]:
+        """:meth:`window_logprobs` for candidates prepared once by :func:`window_plan`.
+
+        Restore's path. The candidates come grouped by length (one word, two
+        words, longer), so each group is one comprehension with no per-item
+        branch, and candidates of any length read columns and the memo (the
+        general path's ``sequence_logprob`` call is gone). The terms of each
+        sum are the ones ``sequence_logprob`` adds, in its order, so the
+        floats are identical; results come back in the candidates' order.
+        """
+        h1 = left[-1]
+        col_c = self.column_w(h1, left[-2] if len(left) == 2 and h1 not in (None, BOS) else None)
+        nr = len(right)
+        col_x = col_y = after = None
+        if nr:
+            col_x = self.column_h1(right[0], h1)
+            if nr == 2:
+                col_y = self.column_h2(right[1], right[0])
+            if plan[1]:
+                after = self._after.get(right[0])
+                if after is None:
+                    after = self._after[right[0]] = {}
+        # Optimistic first: columns and memo as they stand. A KeyError means
+        # some entry is new: every entry the sums read is then filled (the
+        # column objects are held here, so a _grow() cannot empty them) and
+        # the same sums run again.
+        try:
+            out = _plan_sums(plan, h1, right, col_c.values, col_x and col_x.values,
+                             col_y and col_y.values, self._memo, col_c.pairs, after)
+        except KeyError:
+            singles, pairs, longs, perm, firsts, ones, lasts = plan
+            at_c = col_c.fill(firsts)
+            if col_x is not None:
+                col_x.fill(ones)
+            if col_y is not None:
+                col_y.fill(lasts)
+            # A two-word candidate's first two terms, summed as the sequence
+            # sums them, by the pair; the term after it by the pair too. The
+            # memo gets the entries of new pairs and of longer candidates.
+            prefix = col_c.pairs
+            new = [p for p in pairs if p not in prefix]
+            keys = [(b, a, h1) for a, b in new]
+            new_x = []
+            if after is not None:
+                x = right[0]
+                new_x = [p for p in pairs if p not in after]
+                keys += [(x, b, a) for a, b in new_x]
+            if longs:
+                keys += _plan_memo_keys(longs, h1, right)
+            memo = self._memo_fill(keys)
+            for p in new:
+                a, b = p
+                prefix[p] = at_c[a] + memo[b, a, h1]
+            for p in new_x:
+                a, b = p
+                after[p] = memo[x, b, a]
+            self._memo_size += len(new) + len(new_x)
+            out = _plan_sums(plan, h1, right, at_c, col_x and col_x.values,
+                             col_y and col_y.values, memo, prefix, after)
+        perm = plan[3]
+        return out if perm is None else list(map(out.__getitem__, perm))
+
+    def _memo_fill(self, keys: list[tuple[str, str | None, str | None]]) -> dict:
+        """The memo with every (w, h1, h2) of ``keys`` present (``w`` a real word).
+
+        :meth:`_memo_position` for a batch, its calls inlined; the memo is
+        returned and nothing clears it until the next _grow().
+        """
+        memo = self._memo
+        missing = [k for k in keys if k not in memo]
+        if not missing:
+            return memo
+        self._grow()
+        if not memo:  # cleared just now
+            missing = keys
+        known_get, known, prob = self._known.get, self.known, self._prob
+        for k in missing:
+            w, h1, h2 = k
+            # position_logprob(w, h1, h2): _cut, then _logprob_uncached.
+            if h1 is not None and h1 != BOS:
+                kn = known_get(h1)
+                if not (known(h1) if kn is None else kn):
+                    h1 = h2 = None
+            if h2 is not None and h2 != BOS:
+                kn = known_get(h2)
+                if not (known(h2) if kn is None else kn):
+                    h2 = None
+            kn = known_get(w)
+            if not (known(w) if kn is None else kn):
+                memo[k] = OOV_LOGPROB
+            elif not h1:
+                memo[k] = prob([w]) * _LOG_UNIT
+            elif h2 is None:
+                memo[k] = prob([w, h1]) * _LOG_UNIT
+            else:
+                memo[k] = prob([w, h1, h2]) * _LOG_UNIT
+        self._memo_size += len(missing)
+        return memo
+
     def _window_general(self, left: list[str | None], right: list[str]):
         nl = len(left)
 
@@ -295,6 +409,80 @@ class LanguageModel:
         return v
 
 
+def _plan_sums(plan: tuple, h1, right, at_c: dict, at_x, at_y, memo: dict, prefix: dict,
+               after) -> list[float]:
+    """The window sums of :meth:`LanguageModel.window_logprobs_plan`, grouped
+    (one-word, two-word, longer candidates); KeyError if an entry is missing.
+
+    A two-word candidate (a, b) reads ``prefix[a, b]`` (= at_c[a] + the memo's
+    b | a h1, the sequence's first two terms already added) and ``after[a, b]``
+    (the memo's x | b a), keyed by the plan's own tuple: no key is built.
+    """
+    singles, pairs, longs = plan[0], plan[1], plan[2]
+    nr = len(right)
+    x = right[0] if nr else None
+    if nr == 2:
+        out = [at_c[w] + at_x[w] + at_y[w] for w in singles]
+        if pairs:
+            out += [prefix[p] + after[p] + at_y[p[1]] for p in pairs]
+    elif nr == 1:
+        out = [at_c[w] + at_x[w] for w in singles]
+        if pairs:
+            out += [prefix[p] + after[p] for p in pairs]
+    else:
+        out = [at_c[w] for w in singles]
+        if pairs:
+            out += [prefix[p] for p in pairs]
+    for c in longs:
+        v = at_c[c[0]] + memo[c[1], c[0], h1]
+        for k in range(2, len(c)):
+            v += memo[c[k], c[k - 1], c[k - 2]]
+        if nr:
+            v += memo[x, c[-1], c[-2]]
+            if nr == 2:
+                v += at_y[c[-1]]
+        out.append(v)
+    return out
+
+
+def _plan_memo_keys(longs: tuple, h1, right) -> list[tuple]:
+    """The memo entries :func:`_plan_sums` reads for candidates of three or more words."""
+    keys = []
+    x = right[0] if right else None
+    for c in longs:
+        keys.append((c[1], c[0], h1))
+        keys += [(c[k], c[k - 1], c[k - 2]) for k in range(2, len(c))]
+        if right:
+            keys.append((x, c[-1], c[-2]))
+    return keys
+
+
+def window_plan(cands) -> tuple:
+    """Candidates (tuples of LM words, none empty) grouped for
+    :meth:`LanguageModel.window_logprobs_plan`: (one-word candidates as words,
+    two-word ones, longer ones, the permutation back to the given order or
+    None, the distinct first words, the distinct one-word candidates, the
+    distinct last words)."""
+    groups: tuple[list, list, list] = ([], [], [])
+    where = []
+    for c in cands:
+        g = min(len(c), 3) - 1
+        where.append((g, len(groups[g])))
+        groups[g].append(c[0] if g == 0 else c)
+    singles, pairs, longs = groups
+    offset = (0, len(singles), len(singles) + len(pairs))
+    perm = [offset[g] + k for g, k in where]
+    return (
+        tuple(singles),
+        tuple(pairs),
+        tuple(longs),
+        None if perm == sorted(perm) else tuple(perm),
+        tuple(dict.fromkeys(c[0] for c in cands)),
+        tuple(dict.fromkeys(singles)),
+        tuple(dict.fromkeys(c[-1] for c in cands)),
+    )
+
+
 class _Column:
     """One window position with two of (w, h1, h2) fixed, memoised by the third.
 
@@ -305,11 +493,13 @@ class _Column:
     every full collection of a cold pass.
     """
 
-    __slots__ = ("values", "_lm", "_slot", "_w", "_h1", "_h2", "_const", "_hist", "_pre",
+    __slots__ = ("values", "pairs", "_lm", "_slot", "_w", "_h1", "_h2", "_const", "_hist", "_pre",
                  "_post", "_unknown")
 
     def __init__(self, lm: LanguageModel, slot: int, a: str | None, b: str | None) -> None:
         self.values: dict[str | None, float] = {}
+        # Slot 0 only: (a, b) -> values[a] + the memo's b | a h1 (window_logprobs_plan).
+        self.pairs: dict[tuple[str, str], float] = {}
         self._lm, self._slot = lm, slot
         self._w = self._h1 = self._h2 = None
         self._const: float | None = None  # the value whatever the free word

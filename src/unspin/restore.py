@@ -34,11 +34,11 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
-from operator import itemgetter, mul
+from operator import itemgetter
 
 from ._cachedict import CacheDict
 from .lexicon import Lexicon, Row
-from .lm import BOS, LanguageModel
+from .lm import BOS, LanguageModel, window_plan
 from .numbers import find_numbers, spoken
 from .text import Document, InputError, check_text, english_share, match_case
 
@@ -146,7 +146,7 @@ class Restoration:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     words: tuple[str, ...]  # LM words of the candidate (lowercase)
     source: str
@@ -285,10 +285,11 @@ class Restorer:
             cur = _lm_words(doc)
         spans = []
         n = len(doc.words)
+        norms = doc.norms
         for i in range(n):
             # Most words head no phrase: their longer spans are skipped at once
             # (_span would reject each of them).
-            longest = min(i + self.lex.max_span, n) if self._may_head(doc.words[i].norm) else i + 1
+            longest = min(i + self.lex.max_span, n) if self._may_head(norms[i]) else i + 1
             for j in range(i + 1, longest + 1):
                 span = self._span(doc, cur, i, j)
                 if span is not None:
@@ -301,26 +302,36 @@ class Restorer:
         if j - i == 1:
             if first.kind != "word":
                 return None
-            w = first.norm
+            w = doc.norms[i]
             if w in STOPWORDS or len(w) < 3:
                 return None
             if first.text.isupper() and len(first.text) > 1:
                 return None
             norms = (w,)
+            cands = self._candidates(norms)
+            if not cands:
+                return None
+            name = first.text[:1].isupper() and not first.sentence_start  # _in_name(toks)
         else:
-            if not self._may_head(first.norm):
+            if not self._may_head(doc.norms[i]):
                 return None
             # Only plain single-spaced phrases: punctuation between words ends it.
             for a, b in zip(toks, toks[1:], strict=False):
                 if doc.text[a.end : b.start] != " ":
                     return None
-            norms = tuple(t.norm for t in toks)
-        name = _in_name(toks)
-        if not name and j - i > 1 and " ".join(norms) in self.lex.name_keys:
-            return None  # "a white home" is no name
-        cands = self._name_candidates(norms) if name else self._candidates(norms)
-        if not cands:
-            return None
+            norms = tuple(doc.norms[i:j])
+            # Most phrases have no candidate: that is one cached lookup, so
+            # it is asked first (a name's candidates are a subset of these).
+            cands = self._candidates(norms)
+            if not cands:
+                return None
+            name = _in_name(toks)
+            if not name and " ".join(norms) in self.lex.name_keys:
+                return None  # "a white home" is no name
+        if name:
+            cands = self._name_candidates(norms)
+            if not cands:
+                return None
         scored = self._score(doc, cur, i, j, norms, cands)
         if name:
             # Inside a name the LM must plainly prefer the restored one
@@ -340,7 +351,7 @@ class Restorer:
         got = self._names.get(norms)
         if got is None:
             full = self._candidates(norms)
-            got = _pack(tuple(r for r in full[0] if r[2][_IS_TABLE]), full[3]) if full else ()
+            got = _pack(tuple(r for r in full[0] if r[2][_IS_TABLE]), full[2]) if full else ()
             if len(self._names) > 50_000:
                 self._names.clear()
             self._names[norms] = got
@@ -427,43 +438,47 @@ class Restorer:
         obs_zipf = self.lm.zipf(obs)
         obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
         p = self.p
-        w = p.weights
+        bias = p.bias
+        w1, w2, w3, w4, w5, w6, w9, w10, w11, w12 = _STATIC_WEIGHTS(p.weights)
         log_fanout = self._log_fanout
+        n_obs = len(obs)
         out = []
         for words, (original, source, channel), zipf, function in ranked:
-            table = channel is not None
-            if not table:
+            shift = zipf - obs_zipf
+            shift = -3.0 if shift < -3.0 else 3.0 if shift > 3.0 else shift  # clipped to ±3
+            nw = len(words)
+            deleted = float(n_obs - nw) if n_obs > nw else 0.0
+            inserted = float(nw - n_obs) if nw > n_obs else 0.0
+            # The features in FEATURES order; lm_gain, article, in_quote,
+            # obs_logprob and gain_margin are set in context. A listed spinner
+            # phrase may restore function words ("have been" -> "were"); only
+            # thesaurus noise is penalised (cand_function).
+            # The static logit is bias + sum(map(mul, weights, f)) with the
+            # terms of features that are 0.0 here left out: the running sum
+            # starts at +0.0 and never becomes -0.0, and x + (±0.0) == x for
+            # such x, so the float is the same (tested).
+            if channel is not None:  # a table row
+                f = (0.0, 0.0, channel, 1.0, 0.0, shift, 0.0, 0.0, 0.0, deleted, inserted,
+                     obs_zipf, obs_unknown, 0.0, 0.0)
+                static = bias + (0.0 + w2 * channel + w3 * 1.0 + w5 * shift + w9 * deleted
+                                 + w10 * inserted + w11 * obs_zipf + w12 * obs_unknown)
+            else:
                 lf = log_fanout.get(original)
                 if lf is None:
                     lf = log_fanout[original] = math.log(lex.fanout(original))
-            f = (
-                0.0,  # lm_gain, set in context
-                0.0 if table else lf,
-                channel if table else 0.0,
-                1.0 if table else 0.0,
-                0.0 if table else float(len(source)),
-                max(-3.0, min(3.0, zipf - obs_zipf)),
-                # A listed spinner phrase may restore function words ("have
-                # been" -> "were"); only thesaurus noise is penalised.
-                0.0 if table else function,
-                0.0,  # article, set in context
-                0.0,  # in_quote, set in context
-                float(max(0, len(obs) - len(words))),
-                float(max(0, len(words) - len(obs))),
-                obs_zipf,
-                obs_unknown,
-                0.0,  # obs_logprob, set in context
-                0.0,  # gain_margin, set in context
-            )
-            # map(mul) feeds sum() the same products in the same order.
-            static = p.bias + sum(map(mul, w, f))
+                n_src = float(len(source))
+                f = (0.0, lf, 0.0, 0.0, n_src, shift, function, 0.0, 0.0, deleted, inserted,
+                     obs_zipf, obs_unknown, 0.0, 0.0)
+                static = bias + (0.0 + w1 * lf + w4 * n_src + w5 * shift + w6 * function
+                                 + w9 * deleted + w10 * inserted + w11 * obs_zipf
+                                 + w12 * obs_unknown)
             # Only atoms (no Entry) in the cached row: CPython's collector then
             # stops tracking it, and full collections stay cheap as caches grow.
             out.append((words, source, f, static))
         if len(self._cands) > 200_000:
             self._cands.clear()
-        if len(forms) > 300_000:
-            forms.clear()
+        if len(self._forms) > 300_000:
+            self._forms.clear()
         # Tuples, not lists: exact tuples of atoms leave the collector's
         # books after one collection, lists never do.
         got = self._cands[norms] = _pack(tuple(out), obs)
@@ -487,26 +502,27 @@ class Restorer:
         return _spelling_key(form), words, self.lm.zipf(words), function
 
     def _score(self, doc, cur, i, j, norms, form) -> list[Candidate]:
-        cands, cand_words, simple, obs = form
+        cands, plan, obs = form
         pw = self.p.weights
         w_gain, w_art, w_quote, w_base, w_margin = pw[0], pw[7], pw[8], pw[13], pw[14]
         left = _left(doc, cur, i)
         right = _right(doc, cur, j)
-        # The observed window rides along with the candidates: window_logprobs
-        # equals sequence_logprob bit for bit, and shares their columns.
-        if simple is not None and len(obs) == 1:
-            lps = self.lm.window_logprobs_words(left, [obs[0], *simple], right)
-        else:
-            lps = self.lm.window_logprobs(left, [obs, *cand_words], right)
+        # The observed window rides along with the candidates (first in the
+        # plan): window_logprobs_plan equals sequence_logprob bit for bit.
+        lps = self.lm.window_logprobs_plan(left, plan, right)
         base = lps[0]
         base_f = max(base, -40.0)
         article = _article_before(doc, i)
         in_quote = 1.0 if doc.words[i].in_quote else 0.0
         gains = [lp - base for lp in lps]
         del gains[0]
+        # How far each candidate's fluency stands above its best rival.
+        ranked = sorted(gains, reverse=True)
+        top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
         # The logit's sum, term by term in the original order (floats are not
-        # associative, so the per-span constant terms are not folded first).
-        # Terms that are zero here are skipped: x + 0.0 == x (x + -0.0 too).
+        # associative, so the per-span constant terms are not folded first),
+        # the margin term last. Terms that are zero here are skipped: x + 0.0
+        # == x (x + -0.0 too).
         b_term = w_base * base_f
         if article is None:
             arts = [0.0] * len(cands)
@@ -514,24 +530,22 @@ class Restorer:
                 q_term = w_quote * in_quote
                 logits = [
                     c[3] + w_gain * g + q_term + b_term
+                    + w_margin * (g - (second if g == top else top))
                     for c, g in zip(cands, gains, strict=True)
                 ]
             else:
-                logits = [c[3] + w_gain * g + b_term for c, g in zip(cands, gains, strict=True)]
+                logits = [
+                    c[3] + w_gain * g + b_term + w_margin * (g - (second if g == top else top))
+                    for c, g in zip(cands, gains, strict=True)
+                ]
         else:
             arts = _articles(article, takes_an(obs[0]), cands)
             q_term = w_quote * in_quote
             logits = [
                 c[3] + w_gain * g + w_art * art + q_term + b_term
+                + w_margin * (g - (second if g == top else top))
                 for c, g, art in zip(cands, gains, arts, strict=True)
             ]
-        # How far each candidate's fluency stands above its best rival.
-        ranked = sorted(gains, reverse=True)
-        top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
-        logits = [
-            x + w_margin * (g - (second if g == top else top))
-            for x, g in zip(logits, gains, strict=True)
-        ]
         # Stable, like sorting by -logit: ties keep the candidates' order.
         order = sorted(range(len(cands)), key=logits.__getitem__, reverse=True)
         out = []
@@ -678,14 +692,12 @@ NUMBER_CHANNEL = 0.9
 
 
 def _pack(rows: tuple, obs: tuple[str, ...]) -> tuple:
-    """A span form's cached candidates, or () for none: (rows, their LM words,
-    their plain words when every candidate is one word (the LM's fast path),
-    the observed LM words). The LM words ride along for window_logprobs."""
+    """A span form's cached candidates, or () for none: (rows, the window plan
+    of the observed words and the candidates' LM words, the observed LM
+    words). The plan is what window_logprobs_plan scores."""
     if not rows:
         return ()
-    words = tuple(r[0] for r in rows)
-    simple = tuple(w[0] for w in words) if all(len(w) == 1 for w in words) else None
-    return (rows, words, simple, obs)
+    return (rows, window_plan([obs, *(r[0] for r in rows)]), obs)
 
 
 def _in_name(toks) -> bool:
@@ -703,6 +715,10 @@ def _merge(changes: list[Change], extra: list[Change]) -> list[Change]:
 
 # The rank of a candidate row among its kind: the Zipf value of its form.
 _ZIPF = itemgetter(2)
+# The weights of the features a cached candidate row can make nonzero.
+_STATIC_WEIGHTS = itemgetter(1, 2, 3, 4, 5, 6, 9, 10, 11, 12)
+_FIRST = itemgetter(0)
+_CHANNEL = itemgetter(2)
 
 
 # One shared, immutable "nothing": most observed forms have no candidate, and
@@ -805,11 +821,11 @@ def _change(doc: Document, s: Span) -> Change | None:
 # -- helpers over the LM view of a document ---------------------------------
 def _lm_words(doc: Document) -> list[tuple[str, ...]]:
     """The LM's words for each word token; numbers become () and cut history."""
-    return [(t.norm,) if t.kind == "word" else () for t in doc.words]
+    return [(w,) if t.kind == "word" else () for t, w in zip(doc.words, doc.norms, strict=True)]
 
 
 def _observed(doc: Document, s: Span) -> tuple[str, ...]:
-    return tuple(t.norm for t in doc.words[s.i : s.j])
+    return tuple(doc.norms[s.i : s.j])
 
 
 def _put(cur, s: Span) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 # Words keep internal apostrophes ("didn’t"); hyphenated compounds are split so
 # each part can be looked up on its own.
@@ -96,6 +97,11 @@ class Document:
         doc = cls(text=text, tokens=tokens, body_start=body_start)
         doc.words = [t for t in tokens if t.kind in ("word", "num")]
         return doc
+
+    @cached_property
+    def norms(self) -> list[str]:
+        """``t.norm`` for each of ``words``, computed once (restore reads them often)."""
+        return [t.norm for t in self.words]
 
     @property
     def n_words(self) -> int:
