@@ -49,6 +49,10 @@ def test_repeat_pass_lifts_other_instances_of_a_swap_the_document_shows():
     r.p = replace(r.p, repeat_bonus=0.0)
     without = _swaps(r, REPEATED, "have been")
     assert 1 <= without < with_repeats == REPEATED.count("have been")
+    # The lifted ones say so in their evidence.
+    r.p = replace(r.p, repeat_bonus=1.0)
+    lifted = [c for c in r.restore(REPEATED).changes if "repeats" in c.evidence]
+    assert lifted and all(c.restored == "were" and c.evidence["repeats"] >= 1 for c in lifted)
 
 
 def test_repeat_pass_needs_a_confident_instance_first():

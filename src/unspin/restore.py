@@ -152,6 +152,7 @@ class Candidate:
     source: str
     features: tuple[float, ...]
     logit: float  # w . features + bias, without the document prior
+    repeats: int = 0  # other confident restorations to the same original (repeat pass)
 
     def evidence(self) -> dict:
         ev: dict = {"source": "+".join(_SOURCE_NAMES.get(x, x) for x in self.source)}
@@ -166,6 +167,8 @@ class Candidate:
             ev["article"] = "agrees with restored" if f["article"] > 0 else "agrees with spun"
         if f["in_quote"]:
             ev["in_quote"] = True
+        if self.repeats:
+            ev["repeats"] = self.repeats
         return ev
 
 
@@ -644,7 +647,7 @@ class Restorer:
                     k = key(obs, c.words)
                     n = seen.get(k, 0) - (k == mine)  # not its own evidence
                     if n >= need:
-                        c = replace(c, logit=c.logit + bonus)
+                        c = replace(c, logit=c.logit + bonus, repeats=n)
                         hit = True
                 cands.append(c)
             if hit:
