@@ -161,3 +161,18 @@ def test_error_message_shown(page: Page) -> None:
     page.click("#go")
     expect(page.locator("#status")).to_contain_text("binary")
     expect(page.locator("#status")).to_have_class("error")
+
+
+def test_changes_table_explains_repeats(page: Page) -> None:
+    # Written for this test: "were" -> "have been" all through a spun paragraph.
+    _restore(page, "The firefighters have been exhausted after the blaze, the chief instructed "
+             "reporters this 12 months. He stated they have been sent to the hills the day "
+             "before, and after which they have been told to wait. The crews have been unaware "
+             "of the wind, he stated, as a result of their radios have been broken. Three of "
+             "them have been taken to hospital, the chief instructed the council.")
+    page.click("#changes-summary")  # the table sits in a closed <details>
+    rows = page.locator("#changes tbody tr")
+    expect(rows.first).to_be_visible()
+    texts = rows.all_inner_texts()
+    assert any("have been" in t and "repeated ×" in t for t in texts), texts
+    assert any("habit table" in t for t in texts)

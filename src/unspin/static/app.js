@@ -113,13 +113,22 @@ function renderVerdict(det) {
   $("meter-bar").style.width = pct(det.spun_probability);
 }
 
+// The source, plus what most often decided it: an a/an clash or the
+// document repeating the same restoration.
+function evidenceText(ev) {
+  const bits = [ev.source || ""];
+  if (ev.article === "agrees with restored") bits.push("a/an agrees");
+  if (ev.repeats) bits.push(`repeated ×${ev.repeats}`);
+  return bits.filter(Boolean).join(" · ");
+}
+
 function renderChanges(res) {
   const body = $("changes").tBodies[0];
   body.replaceChildren();
   for (const c of res.changes) {
     const tr = el("tr");
     tr.append(el("td", {}, c.spun), el("td", {}, c.restored), el("td", {}, pct(c.confidence)),
-      el("td", { class: "muted" }, (c.evidence && c.evidence.source) || ""));
+      el("td", { class: "muted" }, evidenceText(c.evidence || {})));
     body.append(tr);
   }
   const n = res.changes.length;
