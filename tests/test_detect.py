@@ -246,3 +246,14 @@ def test_cli_lexicon_listed_phrase(tmp_path):
     assert listed and listed[0]["text"] == "counterfeit consciousness"
     assert listed[0]["suggestion"] == "artificial intelligence"
     assert data["signals"]["listed_phrases"] == 1
+
+
+def test_leftover_spintax_is_reported():
+    text = ("The council told reporters that the {new|brand new} bridge would open this year, "
+            "one of three {projects} delayed by the flood; see pages {1,2}.")
+    found = [f for f in unspin.detect(text).findings if f.kind == "spintax"]
+    assert [(f.text, f.suggestion) for f in found] == [("{new|brand new}", "new"),
+                                                       ("{projects}", "projects")]
+    assert all(text[f.start : f.end] == f.text for f in found)
+    assert not [f for f in unspin.detect(text.replace("{", "").replace("}", "")).findings
+                if f.kind == "spintax"]

@@ -153,7 +153,7 @@ class Finding:
     start: int
     end: int
     text: str
-    kind: str  # likely_swap | article_mismatch | phrase_artefact | listed_phrase
+    kind: str  # likely_swap | article_mismatch | phrase_artefact | listed_phrase | spintax
     confidence: float  # P(the span was spun), under the document's spin-rate prior
     suggestion: str | None  # restore's best candidate (or the listed original)
 
@@ -426,8 +426,28 @@ class Detector:
         for s in _non_overlapping([s for s in ev.spans if s.posterior >= FINDING_POSTERIOR]):
             if _free(taken, s):
                 add(s.i, s.j, "likely_swap", s.posterior, _suggest(doc, s))
+        # Leftover spintax is the spinner's own markup: reported, not scored
+        # (the detect model was not trained with it).
+        for m in spintax(doc.text):
+            out.append(Finding(m.start(), m.end(), m.group(), "spintax", SPINTAX_CONFIDENCE,
+                               m.group(1)))
         out.sort(key=lambda f: (f.start, f.end))
         return out
+
+
+# Spintax a spinner failed to expand: "{the electrical|the electric}", or a
+# one-option "{the electrical}" — words only, so "{1,2}" or code stays out.
+_SPINTAX = re.compile(r"\{([A-Za-z][A-Za-z' -]*)(?:\|[A-Za-z][A-Za-z' -]*)*\}")
+SPINTAX_CONFIDENCE = 0.99
+
+
+def spintax(text: str) -> list[re.Match]:
+    """Leftover spintax in ``text``; group 1 is the first option.
+
+    >>> [(m.group(), m.group(1)) for m in spintax("the {electrical|electric} grid, x{1,2}")]
+    [('{electrical|electric}', 'electrical')]
+    """
+    return list(_SPINTAX.finditer(text))
 
 
 def disfluency(gains: list[float], quoted: list[bool]) -> float:
