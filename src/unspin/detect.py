@@ -48,8 +48,16 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 
-from .restore import FEATURES, STOPWORDS, Restorer, Span, default_restorer, score_spans
-from .text import Document, check_text, match_case
+from .restore import (
+    FEATURES,
+    SPINTAX_CONFIDENCE,
+    STOPWORDS,
+    Restorer,
+    Span,
+    default_restorer,
+    score_spans,
+)
+from .text import Document, check_text, find_spintax, match_case
 
 # The detect model's inputs, in weight order (see measure()).
 SIGNALS = (
@@ -428,26 +436,13 @@ class Detector:
                 add(s.i, s.j, "likely_swap", s.posterior, _suggest(doc, s))
         # Leftover spintax is the spinner's own markup: reported, not scored
         # (the detect model was not trained with it).
-        for m in spintax(doc.text):
+        for m in find_spintax(doc.text):
             out.append(Finding(m.start(), m.end(), m.group(), "spintax", SPINTAX_CONFIDENCE,
-                               m.group(1)))
+                               m.group()[1:-1].split("|")[0]))
         out.sort(key=lambda f: (f.start, f.end))
         return out
 
 
-# Spintax a spinner failed to expand: "{the electrical|the electric}", or a
-# one-option "{the electrical}" — words only, so "{1,2}" or code stays out.
-_SPINTAX = re.compile(r"\{([A-Za-z][A-Za-z' -]*)(?:\|[A-Za-z][A-Za-z' -]*)*\}")
-SPINTAX_CONFIDENCE = 0.99
-
-
-def spintax(text: str) -> list[re.Match]:
-    """Leftover spintax in ``text``; group 1 is the first option.
-
-    >>> [(m.group(), m.group(1)) for m in spintax("the {electrical|electric} grid, x{1,2}")]
-    [('{electrical|electric}', 'electrical')]
-    """
-    return list(_SPINTAX.finditer(text))
 
 
 def disfluency(gains: list[float], quoted: list[bool]) -> float:

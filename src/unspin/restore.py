@@ -40,7 +40,7 @@ from ._cachedict import CacheDict
 from .lexicon import Lexicon, Row
 from .lm import BOS, LanguageModel, window_plan
 from .numbers import find_numbers, spoken
-from .text import Document, InputError, check_text, english_share, match_case
+from .text import Document, InputError, check_text, english_share, find_spintax, match_case
 
 DEFAULT_CONFIDENCE = 0.5
 
@@ -257,6 +257,9 @@ class Restorer:
         threshold = self.p.threshold if confidence is None else confidence
         changes = self.decode(doc, spans, rate, threshold)
         changes = _merge(changes, self.number_changes(doc, rate, threshold))
+        # Unexpanded spintax is certain evidence and replaces whatever the
+        # model chose inside it.
+        changes = _merge(self.spintax_changes(doc), changes)
         return Restoration(
             text=_apply(text, changes),
             changes=changes,
@@ -655,6 +658,34 @@ class Restorer:
                 boosted.append(Span(s.i, s.j, cands))
         return _select(boosted, prior, threshold, taken) if boosted else []
 
+    def spintax_changes(self, doc: Document) -> list[Change]:
+        """Unexpanded spintax back to one of its options.
+
+        "{the electrical|the electric}" is the spinner's own markup, left in
+        the copy; its options usually include the original wording. The one
+        that reads best between its neighbours (by the LM) wins; a
+        one-option group just loses its braces.
+
+        >>> r = Restorer()
+        >>> [(c.spun, c.restored) for c in r.spintax_changes(r.document(
+        ...     "The {electrical|electric} grid failed on {Tuesday} night, officials said."))]
+        [('{electrical|electric}', 'electric'), ('{Tuesday}', 'Tuesday')]
+        """
+        out = []
+        for m in find_spintax(doc.text):
+            options = m.group()[1:-1].split("|")
+            best = options[0]
+            if len(options) > 1:
+                before = [t.norm for t in doc.words if t.end <= m.start() and t.kind == "word"]
+                after = [t.norm for t in doc.words if t.start >= m.end() and t.kind == "word"]
+                left: list[str | None] = before[-2:] or [BOS]
+                scores = self.lm.window_logprobs(
+                    left, [tuple(o.lower().split()) for o in options], after[:2])
+                best = options[max(range(len(options)), key=scores.__getitem__)]
+            out.append(Change(m.start(), m.end(), m.group(), best, SPINTAX_CONFIDENCE,
+                              {"source": "spintax", "options": len(options)}))
+        return out
+
     def number_changes(self, doc: Document, rate: float, threshold: float) -> list[Change]:
         """Spelled-out compound numbers ("a hundred and fiftieth") back to digits.
 
@@ -684,6 +715,9 @@ class Restorer:
                               {"source": "number words", "table_prob": NUMBER_CHANNEL}))
         return out
 
+
+# Unexpanded spintax is the spinner's own markup: certain, whichever option wins.
+SPINTAX_CONFIDENCE = 0.99
 
 # Nats of LM gain a table candidate needs inside a name (measured: real name
 # fixes gain 5-21, a damaged company name 1.7).

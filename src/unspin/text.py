@@ -116,6 +116,20 @@ class Document:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
+# Spintax a spinner failed to expand: "{the electrical|the electric}", or a
+# one-option "{the electrical}" — word options only, so "{1,2}" or code stays out.
+_SPINTAX = re.compile(r"\{[A-Za-z][A-Za-z' -]*(?:\|[A-Za-z][A-Za-z' -]*)*\}")
+
+
+def find_spintax(text: str) -> list[re.Match]:
+    """Leftover spintax groups in ``text``, in order.
+
+    >>> [m.group() for m in find_spintax("the {electrical|electric} grid, x{1,2}, {Projects}")]
+    ['{electrical|electric}', '{Projects}']
+    """
+    return list(_SPINTAX.finditer(text))
+
+
 def check_text(text: str, max_chars: int = 5_000_000) -> str:
     """Validate that ``text`` is prose unspin can work on; raise InputError if not.
 
