@@ -249,11 +249,18 @@ def test_cli_lexicon_listed_phrase(tmp_path):
 
 
 def test_leftover_spintax_is_reported():
-    text = ("The council told reporters that the {new|brand new} bridge would open this year, "
-            "one of three {projects} delayed by the flood; see pages {1,2}.")
-    found = [f for f in unspin.detect(text).findings if f.kind == "spintax"]
-    assert [(f.text, f.suggestion) for f in found] == [("{new|brand new}", "new"),
-                                                       ("{projects}", "projects")]
+    text = ("The council instructed reporters that the {brand new|new} bridge would open "
+            "this 12 months, certainly one of three {initiatives} delayed by an replace; "
+            "see pages {1,2}.")
+    findings = unspin.detect(text).findings
+    found = [f for f in findings if f.kind == "spintax"]
+    # Restore's pick among the options is the suggestion.
+    assert [(f.text, f.suggestion) for f in found] == [("{brand new|new}", "new"),
+                                                       ("{initiatives}", "initiatives")]
     assert all(text[f.start : f.end] == f.text for f in found)
-    assert not [f for f in unspin.detect(text.replace("{", "").replace("}", "")).findings
-                if f.kind == "spintax"]
+    # The words inside a group are not reported again as swaps.
+    assert not [f for f in findings for g in found
+                if f is not g and f.start < g.end and g.start < f.end]
+    clean = ("The council told reporters that the new bridge would open this year, one of "
+             "three projects delayed by the flood.")
+    assert not [f for f in unspin.detect(clean).findings if f.kind == "spintax"]

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from unspin.restore import NAME_MIN_GAIN, Restorer, _in_name, default_restorer
+from unspin.restore import (
+    FEATURES,
+    NAME_MIN_GAIN,
+    Candidate,
+    Restorer,
+    Span,
+    _in_name,
+    default_restorer,
+    score_spans,
+)
 
 SPUN = ("Officers stated that Fundamental Management Corp had purchased a stake, and the "
         "Supreme Courtroom would rule on the deal subsequent month.")
@@ -55,12 +64,32 @@ def test_repeat_pass_lifts_other_instances_of_a_swap_the_document_shows():
     assert lifted and all(c.restored == "were" and c.evidence["repeats"] >= 1 for c in lifted)
 
 
+def _span(i: int, words: tuple[str, ...], logit: float, table: bool) -> Span:
+    f = [0.0] * len(FEATURES)
+    f[FEATURES.index("is_table")] = 1.0 if table else 0.0
+    return Span(i, i + 1, [Candidate(words, "h" if table else "m", tuple(f), logit)])
+
+
 def test_repeat_pass_needs_a_confident_instance_first():
     # Clean prose with the same phrase: no instance clears the threshold, so
     # the repeat pass has nothing to lift.
     clean = ("The volunteers have been busy since the storm. Roads have been cleared and "
              "schools have been reopened, the mayor told reporters on Monday.")
     assert Restorer().restore(clean).changes == []
+    # On the spans themselves: only a table candidate whose original another
+    # confident span already restores is lifted, by exactly repeat_bonus.
+    r = Restorer()
+    doc = r.document("Officials stated one thing, aides acknowledged another, staff noted more.")
+    confident = _span(1, ("said",), 5.0, table=True)  # P = 0.993
+    near = _span(4, ("said",), 1.5, table=True)  # P = 0.818: under 0.85 alone
+    thesaurus = _span(7, ("said",), 1.5, table=False)
+    other = _span(9, ("told",), 1.5, table=True)
+    spans = [confident, near, thesaurus, other]
+    score_spans(spans, 0.0)
+    got = r._repeats(doc, spans, [confident], 0.0, 0.85)
+    assert [(s.i, s.best.repeats, s.best.logit) for s in got] == [(4, 1, 2.5)]
+    # Without the confident instance nothing is lifted.
+    assert r._repeats(doc, spans[1:], [], 0.0, 0.85) == []
 
 
 def test_cached_static_logit_is_the_full_weighted_sum():

@@ -50,14 +50,13 @@ from importlib import resources
 
 from .restore import (
     FEATURES,
-    SPINTAX_CONFIDENCE,
     STOPWORDS,
     Restorer,
     Span,
     default_restorer,
     score_spans,
 )
-from .text import Document, check_text, find_spintax, match_case
+from .text import Document, check_text, match_case
 
 # The detect model's inputs, in weight order (see measure()).
 SIGNALS = (
@@ -418,6 +417,12 @@ class Detector:
             b = doc.words[j - 1].end
             out.append(Finding(a, b, doc.text[a:b], kind, round(conf, 4), sugg))
 
+        # Leftover spintax first, with restore's choice among its options; the
+        # words inside it are then not reported again. Reported, not scored:
+        # the detect model was not trained with it.
+        for c in self.r.spintax_changes(doc):
+            taken.update(k for k, t in enumerate(doc.words) if c.start <= t.start < c.end)
+            out.append(Finding(c.start, c.end, c.spun, "spintax", c.confidence, c.restored))
         by_pos = {(s.i, s.j): s for s in ev.spans}
         for i, j, original, prob in ev.listed:
             s = by_pos.get((i, j))
@@ -434,11 +439,6 @@ class Detector:
         for s in _non_overlapping([s for s in ev.spans if s.posterior >= FINDING_POSTERIOR]):
             if _free(taken, s):
                 add(s.i, s.j, "likely_swap", s.posterior, _suggest(doc, s))
-        # Leftover spintax is the spinner's own markup: reported, not scored
-        # (the detect model was not trained with it).
-        for m in find_spintax(doc.text):
-            out.append(Finding(m.start(), m.end(), m.group(), "spintax", SPINTAX_CONFIDENCE,
-                               m.group()[1:-1].split("|")[0]))
         out.sort(key=lambda f: (f.start, f.end))
         return out
 

@@ -527,31 +527,15 @@ class Restorer:
         top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
         # The logit's sum, term by term in the original order (floats are not
         # associative, so the per-span constant terms are not folded first),
-        # the margin term last. Terms that are zero here are skipped: x + 0.0
-        # == x (x + -0.0 too).
+        # the margin term last.
         b_term = w_base * base_f
-        if article is None:
-            arts = [0.0] * len(cands)
-            if in_quote:
-                q_term = w_quote * in_quote
-                logits = [
-                    c[3] + w_gain * g + q_term + b_term
-                    + w_margin * (g - (second if g == top else top))
-                    for c, g in zip(cands, gains, strict=True)
-                ]
-            else:
-                logits = [
-                    c[3] + w_gain * g + b_term + w_margin * (g - (second if g == top else top))
-                    for c, g in zip(cands, gains, strict=True)
-                ]
-        else:
-            arts = _articles(article, takes_an(obs[0]), cands)
-            q_term = w_quote * in_quote
-            logits = [
-                c[3] + w_gain * g + w_art * art + q_term + b_term
-                + w_margin * (g - (second if g == top else top))
-                for c, g, art in zip(cands, gains, arts, strict=True)
-            ]
+        q_term = w_quote * in_quote
+        arts = _articles(article, article is not None and takes_an(obs[0]), cands)
+        logits = [
+            c[3] + w_gain * g + w_art * art + q_term + b_term
+            + w_margin * (g - (second if g == top else top))
+            for c, g, art in zip(cands, gains, arts, strict=True)
+        ]
         # Stable, like sorting by -logit: ties keep the candidates' order.
         order = sorted(range(len(cands)), key=logits.__getitem__, reverse=True)
         out = []
@@ -625,15 +609,15 @@ class Restorer:
         level = threshold if self.p.repeat_level is None else self.p.repeat_level
         by_pair = self.p.repeat_by == "pair"
 
-        def key(obs: tuple[str, ...], words: tuple[str, ...]) -> tuple:
-            return (obs, words) if by_pair else words
+        def key(s: Span, words: tuple[str, ...]) -> tuple:
+            return (_observed(doc, s), words) if by_pair else words
 
         seen: dict[tuple, int] = {}
         own: list[tuple | None] = []
         for s in spans:
             k = None
             if s.best is not None and s.best.features[_IS_TABLE] and s.confidence >= level:
-                k = key(_observed(doc, s), s.best.words)
+                k = key(s, s.best.words)
                 seen[k] = seen.get(k, 0) + 1
             own.append(k)
         taken = {k for s in chosen for k in range(s.i, s.j)}
@@ -642,12 +626,11 @@ class Restorer:
         for s, mine in zip(spans, own, strict=True):
             if any(k in taken for k in range(s.i, s.j)):
                 continue
-            obs = _observed(doc, s)
             cands = []
             hit = False
             for c in s.candidates:
                 if c.features[_IS_TABLE]:
-                    k = key(obs, c.words)
+                    k = key(s, c.words)
                     n = seen.get(k, 0) - (k == mine)  # not its own evidence
                     if n >= need:
                         c = replace(c, logit=c.logit + bonus, repeats=n)
@@ -754,8 +737,6 @@ def _merge(changes: list[Change], extra: list[Change]) -> list[Change]:
 _ZIPF = itemgetter(2)
 # The weights of the features a cached candidate row can make nonzero.
 _STATIC_WEIGHTS = itemgetter(1, 2, 3, 4, 5, 6, 9, 10, 11, 12)
-_FIRST = itemgetter(0)
-_CHANNEL = itemgetter(2)
 
 
 # One shared, immutable "nothing": most observed forms have no candidate, and
