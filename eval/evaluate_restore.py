@@ -69,14 +69,19 @@ def identity_restore(text: str, confidence: float | None = None) -> _IdentityRes
     return _IdentityResult(text)
 
 
-def get_restorer(identity: bool) -> Restorer:
+def get_restorer(identity: bool, model: str | None = None) -> Restorer:
     if identity:
         return identity_restore
     try:
         import unspin
+        from unspin.restore import Params
+        from unspin.restore import Restorer as Engine
     except ImportError as e:
         sys.exit(f"cannot import unspin ({e}); run with --identity to test the harness alone")
-    return unspin.restore
+    if model is None:
+        return unspin.restore
+    # Candidate weights (scripts/train_restore.py --out FILE), shipped file untouched.
+    return Engine(params=Params.load(Path(model))).restore
 
 
 def doc_seed(seed: int, doc_id: str) -> int:
@@ -256,12 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=15, help="how many missed / damage items to list")
     ap.add_argument("--json", help="write metrics here (bare names go to eval/out/)")
     ap.add_argument("--identity", action="store_true", help="stand-in engine: no changes")
+    ap.add_argument("--model", help="restore weights to use instead of the shipped model.json")
     args = ap.parse_args(argv)
 
     json_path = _json_path(args.json) if args.json else None
     if not corpus.available(args.corpus):
         sys.exit(f"corpus {args.corpus!r} not found under {corpus.CORPUS_DIR}")
-    restore = get_restorer(args.identity)
+    restore = get_restorer(args.identity, args.model)
     docs = corpus.load(args.corpus, args.split)[: args.docs]
     dictionary = load_dictionary(args.dict)
     site = SpinTable.build(dictionary, args.seed)

@@ -24,7 +24,7 @@ from evaluate_restore import Tally, doc_seed, score_clean, score_spun  # noqa: E
 from spinner import SpinTable, count_words, load_dictionary, spin  # noqa: E402
 
 import corpus  # noqa: E402
-from unspin.restore import Restorer, _apply, _merge  # noqa: E402
+from unspin.restore import Params, Restorer, _apply, _merge  # noqa: E402
 
 
 @dataclass
@@ -48,8 +48,9 @@ def main() -> int:
                     help="what counts as the same swap (default: restore's)")
     ap.add_argument("--level", type=float, nargs="+", default=[-1.0],
                     help="confidence that counts an instance (-1: the threshold)")
+    ap.add_argument("--model", help="restore weights to use instead of the shipped model.json")
     args = ap.parse_args()
-    r = Restorer()
+    r = Restorer(params=Params.load(Path(args.model)) if args.model else None)
     base = r.p
     thresholds = args.threshold or [base.threshold]
     args.by = args.by or [base.repeat_by]

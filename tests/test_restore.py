@@ -98,16 +98,21 @@ def test_cached_static_logit_is_the_full_weighted_sum():
     from operator import mul
     from pathlib import Path
 
-    from unspin.restore import Params
+    from unspin.restore import _IS_TABLE, Params
 
     base = default_restorer()
     texts = [p.read_text(encoding="utf-8")
              for p in sorted((Path(__file__).parents[1] / "examples").glob("*.txt"))]
-    for params in (base.p, Params.untrained()):
+    # A model with its own weights for table candidates: each row must use
+    # its channel's (static and contextual) weights.
+    split = replace(base.p, table_weights=tuple(0.5 * w - 0.1 for w in base.p.weights))
+    for params in (base.p, Params.untrained(), split):
         r = Restorer(lexicon=base.lex, lm=base.lm, params=params)
         for t in texts:
             r.restore(t)
         rows = [row for got in r._cands.values() if got for row in got[0]]
         assert len(rows) > 1000
-        for _words, _source, f, static in rows:
-            assert static == params.bias + sum(map(mul, params.weights, f))
+        for _words, _source, f, static, ctx in rows:
+            weights = params.channel(bool(f[_IS_TABLE]))
+            assert static == params.bias + sum(map(mul, weights, f))
+            assert ctx == tuple(weights[k] for k in (0, 7, 8, 13, 14))

@@ -70,9 +70,14 @@ _IS_TABLE = FEATURES.index("is_table")
 class Params:
     """Model weights (trained by scripts/train_restore.py) and decoding constants."""
 
-    weights: tuple[float, ...]
+    weights: tuple[float, ...]  # thesaurus candidates
     bias: float
     prior_weight: float  # multiplies logit(document spin rate)
+    # Table candidates (habit, phrase, names, learned and user tables) are a
+    # different channel from thesaurus look-ups: a listed swap needs less
+    # fluency evidence, and a common observed word says something else about
+    # it. So they get their own weights (None: the thesaurus weights).
+    table_weights: tuple[float, ...] | None = None
     threshold: float = DEFAULT_CONFIDENCE
     rate_prior: tuple[float, float] = (0.5, 10.0)  # Beta prior on the spin rate
     rate_bounds: tuple[float, float] = (0.002, 0.45)
@@ -95,14 +100,23 @@ class Params:
         d = json.loads(path.read_text(encoding="utf-8"))
         return cls(
             weights=tuple(d["weights"].get(f, 0.0) for f in FEATURES),
+            table_weights=(tuple(d["table_weights"].get(f, 0.0) for f in FEATURES)
+                           if "table_weights" in d else None),
             bias=d["bias"],
             prior_weight=d["prior_weight"],
             threshold=d.get("threshold", DEFAULT_CONFIDENCE),
         )
 
+    def channel(self, is_table: bool) -> tuple[float, ...]:
+        """The weights of a table candidate or of a thesaurus one."""
+        return (self.table_weights or self.weights) if is_table else self.weights
+
     def to_json(self, **extra) -> dict:
+        tables = {} if self.table_weights is None else {
+            "table_weights": dict(zip(FEATURES, self.table_weights, strict=True))}
         return {
             "weights": dict(zip(FEATURES, self.weights, strict=True)),
+            **tables,
             "bias": self.bias,
             "prior_weight": self.prior_weight,
             "threshold": self.threshold,
@@ -445,7 +459,9 @@ class Restorer:
         obs_unknown = 0.0 if all(self.lm.known(x) for x in obs) else 1.0
         p = self.p
         bias = p.bias
-        w1, w2, w3, w4, w5, w6, w9, w10, w11, w12 = _STATIC_WEIGHTS(p.weights)
+        w1, _, _, w4, w5, w6, w9, w10, w11, w12 = _STATIC_WEIGHTS(p.weights)
+        _, t2, t3, _, t5, _, t9, t10, t11, t12 = _STATIC_WEIGHTS(p.channel(True))
+        ctx = (_CONTEXT_WEIGHTS(p.weights), _CONTEXT_WEIGHTS(p.channel(True)))
         log_fanout = self._log_fanout
         n_obs = len(obs)
         out = []
@@ -466,8 +482,9 @@ class Restorer:
             if channel is not None:  # a table row
                 f = (0.0, 0.0, channel, 1.0, 0.0, shift, 0.0, 0.0, 0.0, deleted, inserted,
                      obs_zipf, obs_unknown, 0.0, 0.0)
-                static = bias + (0.0 + w2 * channel + w3 * 1.0 + w5 * shift + w9 * deleted
-                                 + w10 * inserted + w11 * obs_zipf + w12 * obs_unknown)
+                static = bias + (0.0 + t2 * channel + t3 * 1.0 + t5 * shift + t9 * deleted
+                                 + t10 * inserted + t11 * obs_zipf + t12 * obs_unknown)
+                out.append((words, source, f, static, ctx[1]))
             else:
                 lf = log_fanout.get(original)
                 if lf is None:
@@ -478,9 +495,10 @@ class Restorer:
                 static = bias + (0.0 + w1 * lf + w4 * n_src + w5 * shift + w6 * function
                                  + w9 * deleted + w10 * inserted + w11 * obs_zipf
                                  + w12 * obs_unknown)
-            # Only atoms (no Entry) in the cached row: CPython's collector then
-            # stops tracking it, and full collections stay cheap as caches grow.
-            out.append((words, source, f, static))
+                # Only atoms (no Entry) in the cached row: CPython's collector
+                # then stops tracking it, and full collections stay cheap as
+                # caches grow. The last item is the channel's contextual weights.
+                out.append((words, source, f, static, ctx[0]))
         if len(self._cands) > 200_000:
             self._cands.clear()
         if len(self._forms) > 300_000:
@@ -509,8 +527,6 @@ class Restorer:
 
     def _score(self, doc, cur, i, j, norms, form) -> list[Candidate]:
         cands, plan, obs = form
-        pw = self.p.weights
-        w_gain, w_art, w_quote, w_base, w_margin = pw[0], pw[7], pw[8], pw[13], pw[14]
         left = _left(doc, cur, i)
         right = _right(doc, cur, j)
         # The observed window rides along with the candidates (first in the
@@ -525,22 +541,20 @@ class Restorer:
         # How far each candidate's fluency stands above its best rival.
         ranked = sorted(gains, reverse=True)
         top, second = ranked[0], ranked[1] if len(ranked) > 1 else ranked[0] - 5.0
-        # The logit's sum, term by term in the original order (floats are not
+        # The logit's sum, term by term in FEATURES order (floats are not
         # associative, so the per-span constant terms are not folded first),
-        # the margin term last.
-        b_term = w_base * base_f
-        q_term = w_quote * in_quote
+        # the margin term last; each candidate with its channel's weights.
         arts = _articles(article, article is not None and takes_an(obs[0]), cands)
-        logits = [
-            c[3] + w_gain * g + w_art * art + q_term + b_term
-            + w_margin * (g - (second if g == top else top))
-            for c, g, art in zip(cands, gains, arts, strict=True)
-        ]
+        logits = []
+        for c, g, art in zip(cands, gains, arts, strict=True):
+            w_gain, w_art, w_quote, w_base, w_margin = c[4]
+            logits.append(c[3] + w_gain * g + w_art * art + w_quote * in_quote + w_base * base_f
+                          + w_margin * (g - (second if g == top else top)))
         # Stable, like sorting by -logit: ties keep the candidates' order.
         order = sorted(range(len(cands)), key=logits.__getitem__, reverse=True)
         out = []
         for k in order[: self.p.max_kept]:
-            words, source, f, _ = cands[k]
+            words, source, f = cands[k][:3]
             g = gains[k]
             margin = g - (second if g == top else top)
             feats = (g, *f[1:7], arts[k], in_quote, *f[9:13], base_f, margin)
@@ -682,7 +696,7 @@ class Restorer:
         found = find_numbers(doc.text, doc.body_start)
         if not found:
             return []
-        w = dict(zip(FEATURES, self.p.weights, strict=True))
+        w = dict(zip(FEATURES, self.p.channel(True), strict=True))
         logit = (self.prior(rate) + self.p.bias + w["is_table"] + w["article"]
                  + w["table_logp"] * math.log(NUMBER_CHANNEL))
         conf = 1.0 / (1.0 + math.exp(-logit))
@@ -737,6 +751,9 @@ def _merge(changes: list[Change], extra: list[Change]) -> list[Change]:
 _ZIPF = itemgetter(2)
 # The weights of the features a cached candidate row can make nonzero.
 _STATIC_WEIGHTS = itemgetter(1, 2, 3, 4, 5, 6, 9, 10, 11, 12)
+# The weights of the features set in context: lm_gain, article, in_quote,
+# obs_logprob, gain_margin.
+_CONTEXT_WEIGHTS = itemgetter(0, 7, 8, 13, 14)
 
 
 # One shared, immutable "nothing": most observed forms have no candidate, and
