@@ -98,13 +98,15 @@ def build_examples(restorer: Restorer, texts, dicts, rates, seeds):
     return out
 
 
-def fit(examples, priors, channels=False, l2=1e-3, steps=400, lr=0.05):
+def fit(examples, priors, channels=False, l2=1e-3, steps=400, lr=0.05, l2_delta=None):
     """Maximum-likelihood weights for the conditional logit, by Adam.
 
     Returns (weights, table weights or None, bias, prior weight). With
-    ``channels`` every feature has one weight per channel (a row's features
-    times 1 - is_table and times is_table), so table_weights' is_table is the
-    table bonus over the shared bias.
+    ``channels`` table rows get the shared weights plus a table delta (the
+    features again, times is_table), so table_weights' is_table is the
+    table bonus over the shared bias. ``l2_delta`` (default ``l2``) shrinks
+    the deltas: few table rows insert or delete words, and an unshrunk
+    delta overfits them.
     """
     F1 = len(FEATURES)
     M = np.concatenate([e[1] for e in examples])
@@ -118,7 +120,7 @@ def fit(examples, priors, channels=False, l2=1e-3, steps=400, lr=0.05):
     X1 = np.concatenate([e[0] for e in examples])[span, cand]
     if channels:
         T = X1[:, FEATURES.index("is_table"), None]
-        X = np.concatenate([X1 * (1.0 - T), X1 * T], axis=1)
+        X = np.concatenate([X1, X1 * T], axis=1)
     else:
         X = X1
     F = X.shape[1]
@@ -129,6 +131,7 @@ def fit(examples, priors, channels=False, l2=1e-3, steps=400, lr=0.05):
     ti = F - F1 + FEATURES.index("table_logp")  # the table channel's copy, if any
     offset = X[:, ti].copy()
     X[:, ti] = 0.0
+    X[:, FEATURES.index("table_logp")] = 0.0  # the shared copy, if any
     # Features that are always 0.0 in a channel (table_logp of a thesaurus
     # row, log_fanout of a table row) stay out of the fit: weight exactly 0.
     live = np.abs(X).max(0) > 0.0
@@ -143,6 +146,8 @@ def fit(examples, priors, channels=False, l2=1e-3, steps=400, lr=0.05):
     is_label[has[span]] = (cand == y[span])[has[span]]
     theta = np.zeros(F + 2)  # weights, bias, prior weight
     theta[F + 1] = 1.0
+    penalty = np.full(F, l2)
+    penalty[F1:] = l2 if l2_delta is None else l2_delta
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
     for t in range(1, steps + 1):
@@ -154,7 +159,7 @@ def fit(examples, priors, channels=False, l2=1e-3, steps=400, lr=0.05):
         denom = ekeep + np.add.reduceat(ez, starts)
         p = ez / np.repeat(denom, np.diff(np.r_[starts, len(z)]))  # candidate probabilities
         g = p - is_label  # d NLL / d z
-        grad_w = Xs.T @ g / n + l2 * w
+        grad_w = Xs.T @ g / n + penalty * w
         grad_b = g.sum() / n
         grad_k = (g * Pr).sum() / n
         grad = np.concatenate([grad_w, [grad_b, grad_k]])
@@ -171,7 +176,14 @@ def fit(examples, priors, channels=False, l2=1e-3, steps=400, lr=0.05):
     w = np.where(live, theta[:F] / sd, 0.0)
     b = theta[F] - (theta[:F] * mu / sd).sum()
     w[ti] = 1.0
-    return w[:F1], (w[F1:] if channels else None), b, theta[F + 1]
+    if not channels:
+        return w, None, b, theta[F + 1]
+    shared = w[:F1].copy()
+    shared[FEATURES.index("is_table")] = 0.0  # 0.0 in every thesaurus row
+    shared[FEATURES.index("table_logp")] = 0.0  # likewise
+    table = w[:F1] + w[F1:]
+    table[FEATURES.index("table_logp")] = 1.0
+    return shared, table, b, theta[F + 1]
 
 
 def rescore(examples, params: Params):
@@ -244,6 +256,7 @@ def main(argv=None) -> int:
     ap.add_argument("--channels", action="store_true",
                     help="separate weights for table and thesaurus candidates (not shipped; "
                          "see docs/accuracy.md)")
+    ap.add_argument("--l2-delta", type=float, help="shrinkage of the table weights' deltas")
     ap.add_argument("--clean-target", type=float, default=0.5, help="changes per 1000 words")
     ap.add_argument(
         "--damage-target", type=float, default=1.5, help="per 1000 untouched words of spun text"
@@ -267,14 +280,14 @@ def main(argv=None) -> int:
 
     # Stage 1: true rates as the prior. Stage 2: the EM rates inference will see.
     priors = [logit(e[3]) for e in examples]
-    w, tw, b, k = fit(examples, priors, args.channels)
+    w, tw, b, k = fit(examples, priors, args.channels, l2_delta=args.l2_delta)
     params = replace(base, weights=tuple(w), table_weights=None if tw is None else tuple(tw),
                      bias=float(b), prior_weight=float(k))
     for _ in range(2):
         rescore(examples, params)
         restorer.p = params
         priors = [logit(restorer.estimate_rate(e[4])) for e in examples]
-        w, tw, b, k = fit(examples, priors, args.channels)
+        w, tw, b, k = fit(examples, priors, args.channels, l2_delta=args.l2_delta)
         params = replace(base, weights=tuple(w), table_weights=None if tw is None else tuple(tw),
                          bias=float(b), prior_weight=float(k))
     rescore(examples, params)
