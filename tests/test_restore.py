@@ -116,3 +116,22 @@ def test_cached_static_logit_is_the_full_weighted_sum():
             weights = params.channel(bool(f[_IS_TABLE]))
             assert static == params.bias + sum(map(mul, weights, f))
             assert ctx == tuple(weights[k] for k in (0, 7, 8, 13, 14))
+
+
+def test_params_round_trip_through_model_json(tmp_path):
+    # The shipped model has one weight vector; a per-channel model (train_restore.py
+    # --channels) adds table_weights. Both must load back as written.
+    import json
+
+    from unspin.restore import Params
+
+    base = Params.load()
+    split = replace(base, table_weights=tuple(w + 1.0 for w in base.weights))
+    for params in (base, split):
+        path = tmp_path / "model.json"
+        path.write_text(json.dumps(params.to_json()), encoding="utf-8")
+        back = Params.load(path)
+        assert back.weights == params.weights
+        assert back.table_weights == params.table_weights
+        assert back.channel(True) == (params.table_weights or params.weights)
+        assert back.channel(False) == params.weights
