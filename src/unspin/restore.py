@@ -70,13 +70,14 @@ _IS_TABLE = FEATURES.index("is_table")
 class Params:
     """Model weights (trained by scripts/train_restore.py) and decoding constants."""
 
-    weights: tuple[float, ...]  # thesaurus candidates
+    weights: tuple[float, ...]  # thesaurus candidates, and table ones without table_weights
     bias: float
     prior_weight: float  # multiplies logit(document spin rate)
     # Table candidates (habit, phrase, names, learned and user tables) are a
-    # different channel from thesaurus look-ups: a listed swap needs less
-    # fluency evidence, and a common observed word says something else about
-    # it. So they get their own weights (None: the thesaurus weights).
+    # different channel from thesaurus look-ups, and the same evidence may
+    # weigh differently for them (fitted apart, table candidates leaned more
+    # on LM gain and less on a/an agreement). None: one vector for both, as
+    # the shipped model has (docs/accuracy.md, fifth session).
     table_weights: tuple[float, ...] | None = None
     threshold: float = DEFAULT_CONFIDENCE
     rate_prior: tuple[float, float] = (0.5, 10.0)  # Beta prior on the spin rate
@@ -484,6 +485,9 @@ class Restorer:
                      obs_zipf, obs_unknown, 0.0, 0.0)
                 static = bias + (0.0 + t2 * channel + t3 * 1.0 + t5 * shift + t9 * deleted
                                  + t10 * inserted + t11 * obs_zipf + t12 * obs_unknown)
+                # Only atoms (no Entry) in the cached row: CPython's collector
+                # then stops tracking it, and full collections stay cheap as
+                # caches grow. The last item is the channel's contextual weights.
                 out.append((words, source, f, static, ctx[1]))
             else:
                 lf = log_fanout.get(original)
@@ -495,9 +499,6 @@ class Restorer:
                 static = bias + (0.0 + w1 * lf + w4 * n_src + w5 * shift + w6 * function
                                  + w9 * deleted + w10 * inserted + w11 * obs_zipf
                                  + w12 * obs_unknown)
-                # Only atoms (no Entry) in the cached row: CPython's collector
-                # then stops tracking it, and full collections stay cheap as
-                # caches grow. The last item is the channel's contextual weights.
                 out.append((words, source, f, static, ctx[0]))
         if len(self._cands) > 200_000:
             self._cands.clear()
