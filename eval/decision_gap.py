@@ -3,7 +3,8 @@
 For every swap of the evaluation spinner, in one first-pass analysis of the
 spun document under its EM prior (no second pass, no repeat pass):
 
-- ``no span``: restore made no span there (no candidate at all, or a name);
+- ``no span``: restore has no span with the swap's exact boundaries (no
+  candidate at all, a name, or a swap that restore's spans cut differently);
 - ``not kept``: the span exists but the true original is not among its kept
   candidates (a candidate-set miss: no decision rule can fix it);
 - ``not top``: the original is kept but another candidate ranks first;
@@ -46,7 +47,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", help="restore weights to use instead of the shipped model.json")
     args = ap.parse_args()
-    if not corpus.available():
+    if not corpus.available(args.corpus):
         print("../shared/corpora is not available", file=sys.stderr)
         return 1
     r = Restorer(params=Params.load(Path(args.model)) if args.model else None)

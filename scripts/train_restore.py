@@ -263,6 +263,8 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--out", type=Path, default=ROOT / "src" / "unspin" / "data" / "model.json")
     args = ap.parse_args(argv)
+    if args.l2_delta is not None and not args.channels:
+        ap.error("--l2-delta shrinks the table deltas of --channels")
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(args.texts.glob("*.txt"))]
     base = replace(Params.untrained(), max_kept=K)
