@@ -28,36 +28,26 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from evaluate_restore import doc_seed  # noqa: E402
-from spinner import SpinTable, load_dictionary, spin  # noqa: E402
+from evaluate_restore import add_site_args, engine, site_spins  # noqa: E402
 
 import corpus  # noqa: E402
-from unspin.restore import Params, Restorer, score_spans  # noqa: E402
+from unspin.restore import score_spans  # noqa: E402
 
 THRESHOLDS = (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", default="bbc", choices=sorted(corpus.FILES))
-    ap.add_argument("--split", default="dev", choices=corpus.SPLITS)
-    ap.add_argument("--dict", default="none+habits")
-    ap.add_argument("--rate", type=float, default=0.25)
-    ap.add_argument("--docs", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--model", help="restore weights to use instead of the shipped model.json")
+    add_site_args(ap)
     args = ap.parse_args()
     if not corpus.available(args.corpus):
         print("../shared/corpora is not available", file=sys.stderr)
         return 1
-    r = Restorer(params=Params.load(Path(args.model)) if args.model else None)
-    dictionary = load_dictionary(args.dict)
-    site = SpinTable.build(dictionary, args.seed)
+    r = engine(args.model)
     where: collections.Counter[str] = collections.Counter()
     top_conf: list[float] = []
     other_conf: list[float] = []
-    for d in corpus.load(args.corpus, args.split)[: args.docs]:
-        res = spin(d.text, args.rate, dictionary, seed=doc_seed(args.seed, d.id), table=site)
+    for _, res in site_spins(args):
         doc = r.document(res.text)
         spans = r.analyse(doc)
         score_spans(spans, r.prior(r.estimate_rate(spans)))

@@ -74,20 +74,44 @@ def get_restorer(identity: bool, model: str | None = None) -> Restorer:
         return identity_restore
     try:
         import unspin
-        from unspin.restore import Params
-        from unspin.restore import Restorer as Engine
     except ImportError as e:
         sys.exit(f"cannot import unspin ({e}); run with --identity to test the harness alone")
-    if model is None:
-        return unspin.restore
-    # Candidate weights (scripts/train_restore.py --out FILE), shipped file untouched.
-    return Engine(params=Params.load(Path(model))).restore
+    return unspin.restore if model is None else engine(model).restore
+
+
+def engine(model: str | None = None):
+    """A Restorer with the weights in ``model`` (scripts/train_restore.py --out
+    FILE), or the shipped ones; the shipped file is never touched."""
+    from unspin.restore import Params
+    from unspin.restore import Restorer as Engine
+
+    return Engine(params=Params.load(Path(model)) if model else None)
 
 
 def doc_seed(seed: int, doc_id: str) -> int:
     # Independent of the rate, so a document's swaps at 0.15 are (mostly) among its
     # swaps at 0.30, and results are comparable across rates.
     return zlib.crc32(f"{seed}:{doc_id}".encode())
+
+
+def add_site_args(ap: argparse.ArgumentParser) -> None:
+    """The options of a one-rate, one-site run (sweep_decode.py, decision_gap.py)."""
+    ap.add_argument("--corpus", default="bbc", choices=sorted(corpus.FILES))
+    ap.add_argument("--split", default="dev", choices=corpus.SPLITS)
+    ap.add_argument("--dict", default="none+habits")
+    ap.add_argument("--rate", type=float, default=0.25)
+    ap.add_argument("--docs", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--model", help="restore weights to use instead of the shipped model.json")
+
+
+def site_spins(args: argparse.Namespace) -> list[tuple[corpus.Doc, SpinResult]]:
+    """Each document of the run with its spin by one site's table (add_site_args)."""
+    docs = corpus.load(args.corpus, args.split)[: args.docs]
+    dictionary = load_dictionary(args.dict)
+    site = SpinTable.build(dictionary, args.seed)
+    return [(d, spin(d.text, args.rate, dictionary, seed=doc_seed(args.seed, d.id), table=site))
+            for d in docs]
 
 
 def _overlaps(c0: int, c1: int, s0: int, s1: int) -> bool:

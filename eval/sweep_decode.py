@@ -20,11 +20,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from evaluate_restore import Tally, doc_seed, score_clean, score_spun  # noqa: E402
-from spinner import SpinTable, count_words, load_dictionary, spin  # noqa: E402
+from evaluate_restore import (  # noqa: E402
+    Tally,
+    add_site_args,
+    engine,
+    score_clean,
+    score_spun,
+    site_spins,
+)
+from spinner import count_words  # noqa: E402
 
-import corpus  # noqa: E402
-from unspin.restore import Params, Restorer, _apply, _merge  # noqa: E402
+from unspin.restore import _apply, _merge  # noqa: E402
 
 
 @dataclass
@@ -35,12 +41,7 @@ class _Out:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--corpus", default="bbc", choices=sorted(corpus.FILES))
-    ap.add_argument("--split", default="dev", choices=corpus.SPLITS)
-    ap.add_argument("--dict", default="none+habits")
-    ap.add_argument("--rate", type=float, default=0.25)
-    ap.add_argument("--docs", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=0)
+    add_site_args(ap)
     ap.add_argument("--bonus", type=float, nargs="+", default=[0.0, 1.0, 2.0])
     ap.add_argument("--min", type=int, nargs="+", default=[1])
     ap.add_argument("--threshold", type=float, nargs="+")
@@ -48,25 +49,20 @@ def main() -> int:
                     help="what counts as the same swap (default: restore's)")
     ap.add_argument("--level", type=float, nargs="+", default=[-1.0],
                     help="confidence that counts an instance (-1: the threshold)")
-    ap.add_argument("--model", help="restore weights to use instead of the shipped model.json")
     args = ap.parse_args()
-    r = Restorer(params=Params.load(Path(args.model)) if args.model else None)
+    r = engine(args.model)
     base = r.p
     thresholds = args.threshold or [base.threshold]
     args.by = args.by or [base.repeat_by]
-    docs = corpus.load(args.corpus, args.split)[: args.docs]
-    dictionary = load_dictionary(args.dict)
-    site = SpinTable.build(dictionary, args.seed)
+    runs = site_spins(args)
+    docs = [d for d, _ in runs]
 
     def analysed(text):
         doc = r.document(text)
         spans = r.analyse(doc)
         return doc, spans, r.estimate_rate(spans)
 
-    spun = []
-    for d in docs:
-        res = spin(d.text, args.rate, dictionary, seed=doc_seed(args.seed, d.id), table=site)
-        spun.append((res, analysed(res.text)))
+    spun = [(res, analysed(res.text)) for _, res in runs]
     clean = [(d, analysed(d.text)) for d in docs]
     print(f"# {args.corpus}/{args.split} {len(docs)} docs, {args.dict} at {args.rate}")
     print(f"{'thr':>5} {'bonus':>5} {'min':>3} {'level':>5} {'by':>8} {'fixed%':>7} {'prec%':>6} "
