@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from unspin.restore import (
     FEATURES,
     NAME_MIN_GAIN,
@@ -108,8 +110,13 @@ def test_cached_static_logit_is_the_full_weighted_sum():
     split = replace(base.p, table_weights=tuple(0.5 * w - 0.1 for w in base.p.weights))
     for params in (base.p, Params.untrained(), split):
         r = Restorer(lexicon=base.lex, lm=base.lm, params=params)
-        for t in texts:
-            r.restore(t)
+        scored = [c for t in texts for s in r.restore(t).spans for c in s.candidates]
+        # Each scored candidate's logit is its channel's full weighted sum
+        # (term order differs, hence approx): _score reads the row's weights.
+        assert any(c.features[_IS_TABLE] for c in scored)
+        for c in scored:
+            weights = params.channel(bool(c.features[_IS_TABLE]))
+            assert c.logit == pytest.approx(params.bias + sum(map(mul, weights, c.features)))
         rows = [row for got in r._cands.values() if got for row in got[0]]
         assert len(rows) > 1000
         for _words, _source, f, static, ctx in rows:
