@@ -56,7 +56,7 @@ from .restore import (
     default_restorer,
     score_spans,
 )
-from .text import Document, check_text, match_case
+from .text import QUOTE_MARKS, Document, check_text, match_case, quote_after
 
 # The detect model's inputs, in weight order (see measure()).
 SIGNALS = (
@@ -78,9 +78,6 @@ DISFLUENCY_SLACK = 0.5
 SCREEN_MIN_WORDS = 150  # shorter texts always get the full analysis
 _QUICK_WORD = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?|[.!?;:]|[\"“”«»„\n]")
 _SENTENCE_END = frozenset(".!?;:")
-# Quote state as Document.in_quote keeps it: open, close, toggle, a line break ends it.
-_QUOTE_MARKS = frozenset('"“”«»„\n')
-_OPEN_QUOTES = frozenset("“«„")
 
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
 FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
@@ -329,8 +326,8 @@ class Detector:
             if tok in _SENTENCE_END:
                 h1 = h2 = None
                 continue
-            if tok in _QUOTE_MARKS:  # no effect on the trigram history
-                quote = tok in _OPEN_QUOTES or (tok == '"' and not quote)
+            if tok in QUOTE_MARKS:  # as Document keeps it; no effect on the history
+                quote = quote_after(tok, quote)
                 continue
             low = tok.lower()
             lower.append(low)

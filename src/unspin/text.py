@@ -34,6 +34,20 @@ _META_RE = re.compile(r"\A\s*date \d{4}-\d{2}-\d{2}(?:[ \t]*\n| )")
 _OPEN_QUOTES = "“«„"
 _CLOSE_QUOTES = "”»"
 _SENTENCE_END = ".!?"
+# What moves the quote state: quotation marks, and a line break, which ends
+# any quote (news style re-opens quotes on each paragraph).
+QUOTE_MARKS = frozenset(_OPEN_QUOTES + _CLOSE_QUOTES + '"\n')
+
+
+def quote_after(mark: str, in_quote: bool) -> bool:
+    r"""Whether text after ``mark`` (one of QUOTE_MARKS) is inside a quotation.
+
+    >>> quote_after("“", False), quote_after('"', True), quote_after("\n", True)
+    (True, False, False)
+    """
+    if mark in _OPEN_QUOTES:
+        return True
+    return not in_quote if mark == '"' else False
 
 
 class InputError(ValueError):
@@ -75,16 +89,12 @@ class Document:
             s = tok.text
             if kind == "space":
                 if "\n" in s:
-                    # Paragraphs end quotes (news style re-opens them) and sentences.
-                    in_quote = False
+                    # Paragraphs end quotes and sentences.
+                    in_quote = quote_after("\n", in_quote)
                     sentence_start = True
             elif kind == "punct":
-                if s in _OPEN_QUOTES:
-                    in_quote = True
-                elif s in _CLOSE_QUOTES:
-                    in_quote = False
-                elif s == '"':
-                    in_quote = not in_quote
+                if s in QUOTE_MARKS:
+                    in_quote = quote_after(s, in_quote)
                 elif s in _SENTENCE_END:
                     sentence_start = True
                 if s in _OPEN_QUOTES or s == '"':
