@@ -26,11 +26,12 @@ def test_window_logprobs_match_sequence_logprob():
         want = [lm.sequence_logprob([*left, *c, *right], len(left)) for c in cands]
         assert got == want, (left, cands, right)
         assert lm.window_logprobs(left, cands, right) == want  # warm: the optimistic read
-        # The one-word entry point, on a fresh model (cold columns) and warm.
-        ones = [c[0] for c in cands]
-        want = [lm.sequence_logprob([*left, w, *right], len(left)) for w in ones]
-        assert fresh.window_logprobs_words(left, ones, right) == want, (left, ones, right)
-        assert fresh.window_logprobs_words(left, ones, right) == want
+        # Restore's path for one-word candidates, on a fresh model (cold columns) and warm.
+        ones = [c[:1] for c in cands]
+        plan = window_plan(ones)
+        want = [lm.sequence_logprob([*left, *w, *right], len(left)) for w in ones]
+        assert fresh.window_logprobs_plan(left, plan, right) == want, (left, ones, right)
+        assert fresh.window_logprobs_plan(left, plan, right) == want
 
 
 def test_window_plan_matches_sequence_logprob():

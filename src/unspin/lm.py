@@ -256,41 +256,6 @@ class LanguageModel:
         col_c.fill([c[0] for c in cands if len(c) == 1])
         return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
 
-    def window_logprobs_words(
-        self, left: list[str | None], words: list[str], right: list[str]
-    ) -> list[float]:
-        """:meth:`window_logprobs` for one-word candidates given as plain words.
-
-        Restore's common case. The columns are read first and filled only on
-        a miss (a warm span costs one comprehension); the sums are the same
-        expressions, so the floats are identical.
-        """
-        h1 = left[-1]
-        col_c = self.column_w(h1, left[-2] if len(left) == 2 and h1 not in (None, BOS) else None)
-        at_c = col_c.values
-        if len(right) == 2:
-            x = right[0]
-            col_x, col_y = self.column_h1(x, h1), self.column_h2(right[1], x)
-            at_x, at_y = col_x.values, col_y.values
-            try:
-                return [at_c[w] + at_x[w] + at_y[w] for w in words]
-            except KeyError:
-                col_c.fill(words), col_x.fill(words), col_y.fill(words)
-                return [at_c[w] + at_x[w] + at_y[w] for w in words]
-        if right:
-            col_x = self.column_h1(right[0], h1)
-            at_x = col_x.values
-            try:
-                return [at_c[w] + at_x[w] for w in words]
-            except KeyError:
-                col_c.fill(words), col_x.fill(words)
-                return [at_c[w] + at_x[w] for w in words]
-        try:
-            return [at_c[w] for w in words]
-        except KeyError:
-            col_c.fill(words)
-            return [at_c[w] for w in words]
-
     def window_logprobs_plan(self, left: list[str | None], plan: tuple, right: list[str]
                              ) -> list[float]:
         """:meth:`window_logprobs` for candidates prepared once by :func:`window_plan`.
