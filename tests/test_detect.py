@@ -136,9 +136,9 @@ def test_graded_disfluency_reads_narration_and_feeds_the_score():
     spun, clean = det.measure(SPUN).signals, det.measure(CLEAN).signals
     assert spun["graded_disfluency"] > clean["graded_disfluency"] > 0
     # Computed from the screening pass's own gains (no second LM pass).
-    n, gains, quoted, hits = det._context_gains(CLEAN)
-    assert (n, gains, hits) == det.quick_scores(CLEAN)
-    assert clean["graded_disfluency"] == pytest.approx(disfluency(gains, quoted))
+    scan = det._context_gains(CLEAN)
+    assert (scan.n_words, scan.gains, scan.hits) == det.quick_scores(CLEAN)
+    assert clean["graded_disfluency"] == pytest.approx(disfluency(scan.gains, scan.quoted))
     # Spun words count in narration, not inside a quotation (spinners leave quotes alone).
     bad = "Officers stated the constructing could price much less than deliberate."
     quoted_bad = det.measure(f"{CLEAN} \u201c{bad}\u201d").signals["graded_disfluency"]
@@ -147,6 +147,22 @@ def test_graded_disfluency_reads_narration_and_feeds_the_score():
     d = det.detect(SPUN)
     assert d.signals["graded_disfluency"] == round(spun["graded_disfluency"], 3)
     assert d.signals["logit_contributions"]["graded_disfluency"] > 0
+
+def test_context_gain_reads_both_sides_of_a_word():
+    det = Detector()
+    lm = det.r.lm
+    # Content words: officer, instructed, reporters.
+    gains = det._context_gains("The officer instructed reporters.").gains
+    left = lm.logprob("instructed", "officer", "the") - lm.logprob("instructed")
+    right = lm.logprob("reporters", "instructed") - lm.logprob("reporters")
+    assert right < 0  # the swap does not lead into its neighbour
+    assert gains[1] == pytest.approx(left + right)
+    # The last word of a sentence has no right side.
+    assert gains[2] == pytest.approx(
+        lm.logprob("reporters", "instructed", "officer") - lm.logprob("reporters"))
+    told = det._context_gains("The officer told reporters.").gains
+    assert told[1] > gains[1]
+
 
 def test_listed_phrase_from_a_user_table(tmp_path):
     from unspin.lexicon import Lexicon, read_table

@@ -47,6 +47,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
+from typing import NamedTuple
 
 from .restore import (
     FEATURES,
@@ -69,11 +70,13 @@ SIGNALS = (
     "log_words",  # ln(words)
     "rate_x_length",  # rate_logit * (ln(words) - ln(200)): trust the rate more when long
     "graded_disfluency",  # mean nats by which context makes narration words less likely
+    "vocabulary_rarity",  # mean -ln P(word) of the narration's content words
 )
 # Graded, not a share of words past a cut: a swap that barely fits counts more
 # than one that nearly fits, and the many near-zero gains of clean text count
 # nothing. 0.5 nats and leaving quotes out were chosen on the BBC/Reuters dev
-# splits (quotes are what spinners leave alone; quote_contrast reads them).
+# splits (quotes are what spinners leave alone; quote_contrast reads them), and
+# so was reading both sides of each word (see Detector._context_gains).
 DISFLUENCY_SLACK = 0.5
 SCREEN_MIN_WORDS = 150  # shorter texts always get the full analysis
 _QUICK_WORD = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?|[.!?;:]|[\"“”«»„\n]")
@@ -160,6 +163,17 @@ class Finding:
     kind: str  # likely_swap | article_mismatch | phrase_artefact | listed_phrase | spintax
     confidence: float  # P(the span was spun), under the document's spin-rate prior
     suggestion: str | None  # restore's best candidate (or the listed original)
+
+
+class ContextScan(NamedTuple):
+    """The screening pass over one text (see Detector._context_gains); one entry
+    per content word in ``gains``, ``quoted`` and ``unigrams``."""
+
+    n_words: int
+    gains: list[float]  # ln-prob gain from the word's context, both sides
+    quoted: list[bool]  # inside a quotation
+    unigrams: list[float]  # ln P(word), no context
+    hits: int  # phrase-table artefacts (multiword entries) found
 
 
 @dataclass
@@ -272,7 +286,7 @@ class Detector:
         lw = math.log(n)
         high = _non_overlapping([s for s in spans if s.posterior >= HIGH_POSTERIOR])
         listed = self.find_listed(doc)
-        _, gains, quoted, _ = self._context_gains(doc.text)
+        scan = self._context_gains(doc.text)
         multi = sum(1 for i, j, *_ in listed if j - i > 1)
         sig: dict[str, float] = {
             "rate_logit": rl,
@@ -284,7 +298,11 @@ class Detector:
             "log_words": lw,
             "rate_x_length": rl * (lw - _REF_LOG_WORDS),
             # Independent of restore's candidates: sees swaps no lexicon lists.
-            "graded_disfluency": disfluency(gains, quoted),
+            "graded_disfluency": disfluency(scan.gains, scan.quoted),
+            # Register, not spinning: technical prose fits a news LM worse (its
+            # disfluency is higher) and is made of rarer words; trained, this
+            # weight is negative and keeps such text from reading as spun.
+            "vocabulary_rarity": rarity(scan.unigrams, scan.quoted),
         }
         return Evidence(doc, spans, rate, sig, listed)
 
@@ -303,38 +321,52 @@ class Detector:
         The screening pass; ``measure`` reads the same gains (with their quote
         flags) from :meth:`_context_gains` instead of a second LM pass.
         """
-        n, gains, _quoted, hits = self._context_gains(text)
-        return n, gains, hits
+        scan = self._context_gains(text)
+        return scan.n_words, scan.gains, scan.hits
 
-    def _context_gains(self, text: str) -> tuple[int, list[float], list[bool], int]:
-        """quick_scores plus, per gain, whether the word is inside a quotation.
+    def _context_gains(self, text: str) -> ContextScan:
+        """quick_scores plus, per content word, its unigram ln-probability and
+        whether it is inside a quotation.
 
-        A word's context gain is its trigram log-probability in place minus
-        its unigram one: a spinner's swap rarely fits its neighbours, so spun
-        text has more words that its own context makes *less* likely. This is
-        the screening path's only work: a regex split, about two cached LM
-        lookups per word, and a scan for multiword table entries.
+        A word's context gain reads both of its sides: its trigram
+        log-probability in place minus its unigram one (does the left context
+        expect it?), plus the next word's bigram log-probability after it minus
+        that word's unigram one (does it lead into its right neighbour?). A
+        spinner's swap rarely fits its neighbours, so spun text has more words
+        that their own context makes *less* likely, and the right side catches
+        swaps whose left side happens to fit ("the officer instructed CNN").
+        This is the screening path's only work: a regex split, about three
+        cached LM lookups per word, and a scan for multiword table entries.
         """
         lm = self.r.lm
         h1: str | None = None
         h2: str | None = None
         gains: list[float] = []
+        unigrams: list[float] = []
         quoted: list[bool] = []
         lower: list[str] = []
         quote = False
+        waiting = -1  # index in gains of the word just before, awaiting its right side
         for tok in _QUICK_WORD.findall(text):
             if tok in _SENTENCE_END:
                 h1 = h2 = None
+                waiting = -1
                 continue
             if tok in QUOTE_MARKS:  # as Document keeps it; no effect on the history
                 quote = quote_after(tok, quote)
                 continue
             low = tok.lower()
             lower.append(low)
+            unigram = lm.logprob(low)
+            if waiting >= 0:
+                gains[waiting] += lm.logprob(low, h1) - unigram
+                waiting = -1
             # Capitalised words (names, sentence starts) and function words are
             # not what spinners swap.
             if tok == low and len(low) > 2 and low not in STOPWORDS:
-                gains.append(lm.logprob(low, h1, h2) - lm.logprob(low))
+                waiting = len(gains)
+                gains.append(lm.logprob(low, h1, h2) - unigram)
+                unigrams.append(unigram)
                 quoted.append(quote)
             h2, h1 = h1, low
         hits = 0
@@ -345,7 +377,7 @@ class Detector:
                     if tuple(lower[k : k + n]) in self._phrases:
                         hits += 1
                         break
-        return len(lower), gains, quoted, hits
+        return ContextScan(len(lower), gains, quoted, unigrams, hits)
 
     @staticmethod
     def quick_share(scores: tuple[int, list[float], int], tau: float) -> float:
@@ -397,6 +429,7 @@ class Detector:
             "phrase_artefacts": round(math.expm1(s["phrase_artefacts"])),
             "quote_contrast": round(s["quote_contrast"], 3),
             "graded_disfluency": round(s["graded_disfluency"], 3),
+            "vocabulary_rarity": round(s["vocabulary_rarity"], 3),
             "n_words": ev.doc.n_words,
             "candidate_spans": len(ev.spans),
             "threshold": self.p.threshold,
@@ -450,6 +483,16 @@ def disfluency(gains: list[float], quoted: list[bool]) -> float:
     """
     narr = [g for g, q in zip(gains, quoted, strict=True) if not q]
     return sum(max(0.0, -g - DISFLUENCY_SLACK) for g in narr) / max(len(narr), 1)
+
+
+def rarity(unigrams: list[float], quoted: list[bool]) -> float:
+    """Mean -ln P(word) over the content words outside quotes (0 if none).
+
+    >>> rarity([-8.0, -10.0, -20.0], [False, False, True])
+    9.0
+    """
+    narr = [u for u, q in zip(unigrams, quoted, strict=True) if not q]
+    return -sum(narr) / len(narr) if narr else 0.0
 
 
 def find_phrases(
