@@ -213,7 +213,7 @@ class Detection:
         parts += [f"{n} {_plural(k.replace('_', ' '), n)}"
                   for k, n in sorted(kinds.items()) if k != "likely_swap"]
         lines = [f"{head}{self.verdict} (P={self.spun_probability:.2f}, threshold "
-                 f"{s['threshold']:.2f}; {s['n_words']} words): " + ", ".join(parts)]
+                 f"{s['threshold']:g}; {s['n_words']} words): " + ", ".join(parts)]
         best = sorted(self.findings, key=lambda f: -f.confidence)[:top]
         for f in sorted(best, key=lambda f: f.start):
             arrow = f" -> {f.suggestion!r}" if f.suggestion else ""
