@@ -17,7 +17,7 @@ regression, with the clean class weighted to balance the spun one.
 * The verdict threshold is the lowest one at which at most ``--fpr`` of the
   clean documents score as spun, measured out of fold (5 folds grouped by
   source text, so no text is scored by a model that saw it).
-* Screening (no candidates) counts the content words whose trigram context
+* Screening (no candidates) counts the content words whose two-sided context
   gain is below ``tau``, plus phrase-table hits; a long document is dismissed
   below 0.8 x the lowest share of any training document the full model calls
   spun, and ``tau`` is the value that dismisses the most clean documents under

@@ -15,7 +15,7 @@ import pytest
 from bad_inputs import BAD_INPUTS
 
 import unspin
-from unspin.detect import SIGNALS, Detection, Detector, Finding, disfluency
+from unspin.detect import SIGNALS, Detection, Detector, Finding, disfluency, rarity
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -162,6 +162,48 @@ def test_context_gain_reads_both_sides_of_a_word():
         lm.logprob("reporters", "instructed", "officer") - lm.logprob("reporters"))
     told = det._context_gains("The officer told reporters.").gains
     assert told[1] > gains[1]
+
+
+
+def _right(lm, nxt: str, word: str) -> float:
+    return lm.logprob(nxt, word) - lm.logprob(nxt)
+
+
+def test_right_side_is_the_very_next_word_whatever_it_is():
+    det = Detector()
+    lm = det.r.lm
+    # Content words: officer, bridge, open. "officer" gets the right side of
+    # "said" only, not of the stopwords after it; "bridge" that of "would".
+    scan = det._context_gains("The officer said the bridge would open.")
+    assert len(scan.gains) == 3
+    left = lm.logprob("officer", "the") - lm.logprob("officer")
+    assert scan.gains[0] == pytest.approx(left + _right(lm, "said", "officer"))
+    left = lm.logprob("bridge", "the", "said") - lm.logprob("bridge")
+    assert scan.gains[1] == pytest.approx(left + _right(lm, "would", "bridge"))
+    # A capitalised neighbour counts on the right (only the word itself must be
+    # lower-case), and a quote mark between them does not break the pair.
+    for text in ("The minister Boris spoke.", "The minister \u201cBoris\u201d spoke."):
+        g = det._context_gains(text).gains[0]
+        left = lm.logprob("minister", "the") - lm.logprob("minister")
+        assert g == pytest.approx(left + _right(lm, "boris", "minister")), text
+    # A sentence end does.
+    g = det._context_gains("The minister. Boris spoke.").gains[0]
+    assert g == pytest.approx(lm.logprob("minister", "the") - lm.logprob("minister"))
+
+
+def test_vocabulary_rarity_reads_narration_and_lowers_the_score():
+    det = Detector()
+    k = SIGNALS.index("vocabulary_rarity")
+    assert det.p.weights[k] < 0  # a register correction, trained to lower P(spun)
+    scan = det._context_gains(CLEAN)
+    sig = det.measure(CLEAN).signals
+    assert sig["vocabulary_rarity"] == pytest.approx(rarity(scan.unigrams, scan.quoted))
+    # Rare words inside a quotation leave it unchanged; in narration they raise it.
+    rare = "Sesquipedalian obfuscation perturbs lexicographers."
+    quoted = det.measure(f"{CLEAN} \u201c{rare}\u201d").signals["vocabulary_rarity"]
+    assert quoted == pytest.approx(sig["vocabulary_rarity"])
+    assert det.measure(f"{CLEAN} {rare}").signals["vocabulary_rarity"] > quoted
+    assert det.detect(CLEAN).signals["vocabulary_rarity"] == round(sig["vocabulary_rarity"], 3)
 
 
 def test_listed_phrase_from_a_user_table(tmp_path):

@@ -16,14 +16,17 @@ the project's own prose):
 * quote-vs-narration contrast: news spinners leave quotes alone, so narration
   looks more "spun" than the quotes;
 * document length, which decides how far the rate estimate can be trusted;
-* graded disfluency: how much less likely their trigram context makes the content
-  words of the narration than they are on their own (a graded mean, quotes
-  left out), which needs no lexicon at all and so also sees swaps that
-  restore has no candidate for.
+* graded disfluency: how much less likely their context makes the content
+  words of the narration than they are on their own (the word given the two
+  before it, plus the next word given this one; a graded mean, quotes left
+  out), which needs no lexicon at all and so also sees swaps that restore
+  has no candidate for;
+* vocabulary rarity, a correction for register: technical prose fits a news
+  LM worse without being spun, and is made of rarer words.
 
 ``Detector.screen`` is the cheap path for crawls: no candidates at all, only
-the share of content words that fit their trigram context worse than they
-fit on their own, plus phrase-table artefacts. Long documents well below the
+the share of content words that fit their context (both sides) worse than
+they fit on their own, plus phrase-table artefacts. Long documents well below the
 level any spun training document reached are dismissed as clean; everything
 else gets the full analysis.
 
