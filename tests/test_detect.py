@@ -206,6 +206,30 @@ def test_vocabulary_rarity_reads_narration_and_lowers_the_score():
     assert det.detect(CLEAN).signals["vocabulary_rarity"] == round(sig["vocabulary_rarity"], 3)
 
 
+def test_unlikely_words_are_findings_only_in_a_probably_spun_document():
+    from unspin.detect import UNLIKELY_PRECISION
+
+    det = Detector()
+    # "talked an update": a blind thesaurus swap (for "said") that no
+    # table lists, so restore has no candidate; it fits neither neighbour.
+    extra = " Officials talked an update on the flood."
+    text = SPUN + extra
+    d = det.detect(text)
+    words = [f for f in d.findings if f.kind == "unlikely_word"]
+    talked = [f for f in words if f.text == "talked"]
+    assert len(talked) == 1 and talked[0].suggestion is None
+    assert text[talked[0].start : talked[0].end] == "talked"
+    assert talked[0].confidence == round(d.spun_probability * UNLIKELY_PRECISION, 4)
+    # Never on top of another finding ("an replace" is also below the gain cut).
+    others = [f for f in d.findings if f.kind != "unlikely_word"]
+    assert not any(f.start < o.end and o.start < f.end for f in words for o in others)
+    assert "replace" not in {f.text for f in words}
+    # In a clean document the same sentence is only an odd one: no finding.
+    clean = det.detect(CLEAN + extra)
+    assert clean.verdict == "clean"
+    assert not [f for f in clean.findings if f.kind == "unlikely_word"]
+
+
 def test_listed_phrase_from_a_user_table(tmp_path):
     from unspin.lexicon import Lexicon, read_table
     from unspin.restore import Restorer
