@@ -26,15 +26,17 @@ function el(tag, props = {}, text) {
   return node;
 }
 
-// Fill `box` with `text`, wrapping each span {start, end, tip, label} (UTF-16 offsets) in a mark.
+// Fill `box` with `text`, wrapping each span {start, end, tip, label, cls?} (UTF-16
+// offsets, sorted by start) in a mark.
 function renderMarked(box, text, spans) {
   box.replaceChildren();
   let at = 0;
   for (const s of spans) {
     if (s.start < at) continue; // overlapping spans never come from restore; be safe anyway
     box.append(document.createTextNode(text.slice(at, s.start)));
-    const mark = el("mark", { tabindex: "0", "aria-label": s.label, "data-tip": s.tip },
-      text.slice(s.start, s.end));
+    const props = { tabindex: "0", "aria-label": s.label, "data-tip": s.tip };
+    if (s.cls) props.class = s.cls;
+    const mark = el("mark", props, text.slice(s.start, s.end));
     box.append(mark);
     at = s.end;
   }
@@ -64,6 +66,20 @@ function changeSpans(input, result) {
     shift += cpLen(c.restored) - (c.end - c.start);
   }
   return { spun, restored };
+}
+
+// Detect's unlikely words: spun-looking words restore has no suggestion for
+// (a blind thesaurus swap), marked apart from the restored changes.
+function suspectSpans(input, det, changes) {
+  const inMap = cpToUnit(input);
+  return (det.findings || [])
+    .filter((f) => f.kind === "unlikely_word")
+    .filter((f) => !changes.some((c) => c.start < f.end && f.start < c.end))
+    .map((f) => ({
+      start: inMap[f.start], end: inMap[f.end], cls: "suspect",
+      tip: "fits neither neighbour: probably spun, no suggestion",
+      label: `${f.text}: probably spun, no suggestion`,
+    }));
 }
 
 function setView(view) {
@@ -182,7 +198,9 @@ async function submit(ev) {
     state.input = input; state.restore = res; state.detect = det;
     renderVerdict(det);
     const spans = changeSpans(input, res);
-    renderMarked($("out-spun"), input, spans.spun);
+    const marks = [...spans.spun, ...suspectSpans(input, det, res.changes)]
+      .sort((a, b) => a.start - b.start);
+    renderMarked($("out-spun"), input, marks);
     renderMarked($("out-restored"), res.text, spans.restored);
     renderChanges(res);
     $("results").hidden = false;
