@@ -207,7 +207,7 @@ def test_vocabulary_rarity_reads_narration_and_lowers_the_score():
 
 
 def test_unlikely_words_are_findings_only_in_a_probably_spun_document():
-    from unspin.detect import UNLIKELY_PRECISION
+    from unspin.detect import UNLIKELY_GAIN, UNLIKELY_PRECISION, _content_offsets
 
     det = Detector()
     # "talked an update": a blind thesaurus swap (for "said") that no
@@ -224,6 +224,15 @@ def test_unlikely_words_are_findings_only_in_a_probably_spun_document():
     others = [f for f in d.findings if f.kind != "unlikely_word"]
     assert not any(f.start < o.end and o.start < f.end for f in words for o in others)
     assert "replace" not in {f.text for f in words}
+    # Words that merely fit badly are not reported: "initiatives" (for
+    # "projects") sits at about -3 nats, above the cut.
+    scan = det._context_gains(text)
+    gains = {text[a:b]: g for (a, b), g in zip(_content_offsets(text), scan.gains, strict=True)}
+    assert UNLIKELY_GAIN < gains["initiatives"] < -2.0
+    assert "initiatives" not in {f.text for f in d.findings}
+    # Inside a quotation the same swap is left alone (spinners rarely touch quotes).
+    quoted = det.detect(text + " \u201cOfficials talked an update,\u201d he said.")
+    assert [f.text for f in quoted.findings if f.kind == "unlikely_word"] == ["talked"]
     # In a clean document the same sentence is only an odd one: no finding.
     clean = det.detect(CLEAN + extra)
     assert clean.verdict == "clean"

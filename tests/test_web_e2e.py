@@ -121,14 +121,17 @@ def test_restore_highlights_and_toggle(page: Page) -> None:
 def test_unlikely_words_are_marked_apart(page: Page) -> None:
     # "talked" (for "said") is a blind thesaurus swap restore has no candidate
     # for; detect reports it as an unlikely word, and the spun pane marks it.
-    _restore(page, SPUN + " Officials talked an update on the flood.")
+    # Before the restored changes, and after a character outside the BMP (two
+    # UTF-16 units, one code point), so order and offset mapping both matter.
+    _restore(page, "\U0001F4F0 Officials talked an update on the flood. " + SPUN)
     page.locator("label[for=view-spun]").click()
     suspect = page.locator("#out-spun mark.suspect")
     expect(suspect).to_have_count(1)
     expect(suspect).to_have_text("talked")
     assert "no suggestion" in (suspect.get_attribute("data-tip") or "")
     # The restored changes are still marked as such, and not as suspects.
-    assert "instructed" in page.locator("#out-spun mark:not(.suspect)").all_inner_texts()
+    changed = page.locator("#out-spun mark:not(.suspect)").all_inner_texts()
+    assert "instructed" in changed and "12 months" in changed
 
 
 def test_script_payload_is_text(page: Page) -> None:

@@ -87,11 +87,13 @@ _SENTENCE_END = frozenset(".!?;:")
 
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
 FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
-# A narration word whose two-sided context gain is below this many nats is
-# reported as an unlikely word in a document that is probably spun. Chosen on
-# dev spins (BBC, 300 words, 15 %): 87 % of such words were Roget swaps and
-# 81 % Moby swaps; clean news has 0.8 per 1000 words. They carry the verdict
-# where restore has no candidate (a foreign dictionary's swaps).
+# A content word outside quotes (lower-case, 3+ letters, as the screening pass
+# scores) whose two-sided context gain is below this many nats is reported as
+# an unlikely word when the document's P(spun) is at least FINDING_POSTERIOR.
+# Chosen on dev spins (BBC, 300 words, 15 %), over all such words: 87 % were
+# Roget swaps and 81 % Moby swaps, and clean news has 0.8 per 1000 words (the
+# findings' own figures are in docs/detect.md). They show where a foreign
+# dictionary's swaps are, which restore has no candidate for.
 UNLIKELY_GAIN = -4.0
 UNLIKELY_PRECISION = 0.85  # share of those words that were swaps, on those spins
 MIN_QUOTE_SPANS = 3  # spans needed on each side for the quote contrast

@@ -77,8 +77,8 @@ function suspectSpans(input, det, changes) {
     .filter((f) => !changes.some((c) => c.start < f.end && f.start < c.end))
     .map((f) => ({
       start: inMap[f.start], end: inMap[f.end], cls: "suspect",
-      tip: "fits neither neighbour: probably spun, no suggestion",
-      label: `${f.text}: probably spun, no suggestion`,
+      tip: "fits neither neighbour (a possible swap; no suggestion)",
+      label: `${f.text}: fits neither neighbour, a possible swap, no suggestion`,
     }));
 }
 
