@@ -494,7 +494,8 @@ class Detector:
             used = [(f.start, f.end) for f in out]
             for (a, b), g, q in zip(_content_offsets(doc.text), ev.scan.gains, ev.scan.quoted,
                                     strict=True):
-                if g < UNLIKELY_GAIN and not q and not any(a < e and x < b for x, e in used):
+                if (g < UNLIKELY_GAIN and not q and _whole_word(doc.text, a, b)
+                        and not any(a < e and x < b for x, e in used)):
                     out.append(Finding(a, b, doc.text[a:b], "unlikely_word",
                                        round(p * UNLIKELY_PRECISION, 4), None))
         out.sort(key=lambda f: (f.start, f.end))
@@ -507,6 +508,17 @@ def _is_content(tok: str, low: str) -> bool:
     """Whether the screening pass scores ``tok``: capitalised words (names,
     sentence starts) and function words are not what spinners swap."""
     return tok == low and len(low) > 2 and low not in STOPWORDS
+
+
+def _whole_word(text: str, a: int, b: int) -> bool:
+    """Whether text[a:b] is not part of a longer word. The screening regex
+    knows ASCII letters only, so it scores "rich" in "Zürich"; such a piece
+    is never reported on its own.
+
+    >>> _whole_word("Zürich", 2, 6), _whole_word("the rich", 4, 8)
+    (False, True)
+    """
+    return not ((a > 0 and text[a - 1].isalpha()) or (b < len(text) and text[b].isalpha()))
 
 
 def _content_offsets(text: str) -> list[tuple[int, int]]:
