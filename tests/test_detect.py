@@ -148,6 +148,7 @@ def test_graded_disfluency_reads_narration_and_feeds_the_score():
     assert d.signals["graded_disfluency"] == round(spun["graded_disfluency"], 3)
     assert d.signals["logit_contributions"]["graded_disfluency"] > 0
 
+
 def test_context_gain_reads_both_sides_of_a_word():
     det = Detector()
     lm = det.r.lm
@@ -162,7 +163,6 @@ def test_context_gain_reads_both_sides_of_a_word():
         lm.logprob("reporters", "instructed", "officer") - lm.logprob("reporters"))
     told = det._context_gains("The officer told reporters.").gains
     assert told[1] > gains[1]
-
 
 
 def _right(lm, nxt: str, word: str) -> float:

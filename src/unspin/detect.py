@@ -524,6 +524,10 @@ def _whole_word(text: str, a: int, b: int) -> bool:
 def _content_offsets(text: str) -> list[tuple[int, int]]:
     """Character spans of the words Detector._context_gains scores, in its order.
 
+    Computed apart, and only when findings need them: recording spans inside
+    the screening loop (finditer instead of findall) made it about 17 %
+    slower, measured warm in one process.
+
     >>> _content_offsets("The officer said: “fine”.")
     [(4, 11), (19, 23)]
     """
