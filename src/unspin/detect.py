@@ -531,12 +531,9 @@ def _content_offsets(text: str) -> list[tuple[int, int]]:
     >>> _content_offsets("The officer said: “fine”.")
     [(4, 11), (19, 23)]
     """
-    out = []
-    for m in _QUICK_WORD.finditer(text):
-        tok = m.group()
-        if tok not in _SENTENCE_END and tok not in QUOTE_MARKS and _is_content(tok, tok.lower()):
-            out.append(m.span())
-    return out
+    # Sentence ends and quote marks are single characters: never content.
+    return [m.span() for m in _QUICK_WORD.finditer(text)
+            if _is_content(m.group(), m.group().lower())]
 
 
 def disfluency(gains: list[float], quoted: list[bool]) -> float:
