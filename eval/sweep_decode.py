@@ -6,6 +6,7 @@ the same as evaluate_restore.py's (fixed, precision, damage, clean).
 
     python eval/sweep_decode.py --corpus bbc --dict none+habits --rate 0.25 \\
         --bonus 0 1 2 --min 1 2 --threshold 0.85 0.8
+    python eval/sweep_decode.py --dict moby --floor 0 0.25 --gate  # floor where detect says spun
 
 Tune on --split dev only.
 """
@@ -49,6 +50,10 @@ def main() -> int:
                     help="what counts as the same swap (default: restore's)")
     ap.add_argument("--level", type=float, nargs="+", default=[-1.0],
                     help="confidence that counts an instance (-1: the threshold)")
+    ap.add_argument("--floor", type=float, nargs="+", default=[0.0],
+                    help="lower bound on the document spin rate (0: EM estimate only)")
+    ap.add_argument("--gate", action="store_true",
+                    help="apply --floor only to documents detect calls spun")
     args = ap.parse_args()
     r = engine(args.model)
     base = r.p
@@ -57,35 +62,45 @@ def main() -> int:
     runs = site_spins(args)
     docs = [d for d, _ in runs]
 
+    if args.gate:  # the shipped detect model, whatever --model says
+        from unspin.detect import default_detector
+
+        det = default_detector()
+
     def analysed(text):
         doc = r.document(text)
         spans = r.analyse(doc)
-        return doc, spans, r.estimate_rate(spans)
+        gated = det.detect(text).verdict == "spun" if args.gate else True
+        return doc, spans, (r.estimate_rate(spans), gated)
 
     spun = [(res, analysed(res.text)) for _, res in runs]
     clean = [(d, analysed(d.text)) for d in docs]
     print(f"# {args.corpus}/{args.split} {len(docs)} docs, {args.dict} at {args.rate}")
-    print(f"{'thr':>5} {'bonus':>5} {'min':>3} {'level':>5} {'by':>8} {'fixed%':>7} {'prec%':>6} "
-          f"{'dmg/1k':>7} {'clean/1k':>8}")
-    settings = itertools.product(thresholds, args.bonus, args.min, args.level, args.by)
-    for thr, bonus, need, level, by in settings:
+    if args.gate:
+        print(f"# detect calls {sum(g for _, (_, _, (_, g)) in spun)}/{len(spun)} spun, "
+              f"{sum(g for _, (_, _, (_, g)) in clean)}/{len(clean)} clean ones spun")
+    print(f"{'floor':>5} {'thr':>5} {'bonus':>5} {'min':>3} {'level':>5} {'by':>8} "
+          f"{'fixed%':>7} {'prec%':>6} {'dmg/1k':>7} {'clean/1k':>8}")
+    settings = itertools.product(args.floor, thresholds, args.bonus, args.min, args.level, args.by)
+    for floor, thr, bonus, need, level, by in settings:
         r._p = replace(base, repeat_bonus=bonus, repeat_min=need, repeat_by=by,
                        repeat_level=None if level < 0 else level)  # no cache depends on these
 
-        def run(doc, spans, rate, text, thr=thr):
+        def run(doc, spans, est, text, thr=thr, floor=floor):
+            rate = max(est[0], floor) if est[1] else est[0]
             ch = r.decode(doc, spans, rate, thr)
             ch = _merge(ch, r.number_changes(doc, rate, thr))
             return _Out(_apply(text, ch), ch)
 
         t = Tally()
-        for res, (doc, spans, rate) in spun:
-            score_spun(t, res, run(doc, spans, rate, res.text))
+        for res, (doc, spans, est) in spun:
+            score_spun(t, res, run(doc, spans, est, res.text))
         c = Tally()
-        for d, (doc, spans, rate) in clean:
-            score_clean(c, d.text, count_words(d.text), run(doc, spans, rate, d.text))
+        for d, (doc, spans, est) in clean:
+            score_clean(c, d.text, count_words(d.text), run(doc, spans, est, d.text))
         m, cm = t.metrics(), c.metrics()
-        print(f"{thr:5.2f} {bonus:5.1f} {need:3d} {level:5.2f} {by:>8} {m['fixed_pct']:7.1f} "
-              f"{m['precision_pct']:6.1f} {m['damage_per_1000']:7.2f} "
+        print(f"{floor:5.2f} {thr:5.2f} {bonus:5.1f} {need:3d} {level:5.2f} {by:>8} "
+              f"{m['fixed_pct']:7.1f} {m['precision_pct']:6.1f} {m['damage_per_1000']:7.2f} "
               f"{cm['damage_per_1000']:8.2f}", flush=True)
     return 0
 

@@ -206,6 +206,19 @@ def test_vocabulary_rarity_reads_narration_and_lowers_the_score():
     assert det.detect(CLEAN).signals["vocabulary_rarity"] == round(sig["vocabulary_rarity"], 3)
 
 
+def test_disfluency_counts_for_less_in_rarer_vocabulary():
+    from unspin.detect import REF_RARITY
+
+    det = Detector()
+    k = SIGNALS.index("disfluency_x_rarity")
+    assert det.p.weights[k] < 0  # trained: rare words make disfluency a weaker sign
+    for text in (SPUN, CLEAN):
+        sig = det.measure(text).signals
+        assert sig["disfluency_x_rarity"] == pytest.approx(
+            sig["graded_disfluency"] * (sig["vocabulary_rarity"] - REF_RARITY))
+    assert det.measure(SPUN).signals["disfluency_x_rarity"] != 0.0
+
+
 def test_unlikely_words_are_findings_only_in_a_probably_spun_document():
     from unspin.detect import UNLIKELY_GAIN, UNLIKELY_PRECISION, _content_offsets
 
