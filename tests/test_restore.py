@@ -142,3 +142,19 @@ def test_params_round_trip_through_model_json(tmp_path):
         assert back.table_weights == params.table_weights
         assert back.channel(True) == (params.table_weights or params.weights)
         assert back.channel(False) == params.weights
+
+
+def test_number_step_reads_the_shared_artefact_weight():
+    # With per-channel weights (Params.table_weights) the table channel's a/an
+    # weight is fitted to a few table rows; the number step must not borrow it.
+    spun = ("The city marked the a hundred and fiftieth anniversary of its founding this "
+            "week. Officials stated the celebrations would proceed till Sunday, and the mayor "
+            "instructed reporters that the metropolis had by no means seen such crowds.")
+    r = Restorer()
+    made = [(c.spun, c.restored) for c in r.restore(spun).changes]
+    assert ("a hundred and fiftieth", "150th") in made
+    table = list(r.p.weights)
+    table[FEATURES.index("article")] = -20.0
+    r.p = replace(r.p, table_weights=tuple(table))
+    assert ("a hundred and fiftieth", "150th") in [
+        (c.spun, c.restored) for c in r.restore(spun).changes]
