@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT / "eval"))
 from spinner import SpinTable, load_dictionary, spin  # noqa: E402
 
 from unspin.detect import (  # noqa: E402
+    REF_RARITY,
     SCREEN_MIN_WORDS,
     SIGNALS,
     Detector,
@@ -297,7 +298,10 @@ def main(argv=None) -> int:
     t0 = time.time()
     # Recorded before measuring: restore's model may be retrained meanwhile.
     digest = model_digest()
-    code = hashlib.sha256((ROOT / "src" / "unspin" / "restore.py").read_bytes()).hexdigest()
+    # The signals are computed by restore.py and detect.py: either changing
+    # makes the cache stale.
+    code = hashlib.sha256(b"".join((ROOT / "src" / "unspin" / name).read_bytes()
+                                   for name in ("restore.py", "detect.py"))).hexdigest()
     key = [digest, code, [d[5] for d in docs]]
     if args.cache and args.cache.is_file() and json.loads(args.cache.read_text())[:3] == key:
         measured = json.loads(args.cache.read_text())[3]  # same texts, same restore model
@@ -401,6 +405,7 @@ def main(argv=None) -> int:
         screen_threshold=screen_threshold,
         screen_tau=screen_tau,
         restore_model=digest,
+        ref_rarity=REF_RARITY,
     )
     out = params.to_json(
         trained_on={

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -212,6 +213,11 @@ def test_disfluency_counts_for_less_in_rarer_vocabulary():
     det = Detector()
     k = SIGNALS.index("disfluency_x_rarity")
     assert det.p.weights[k] < 0  # trained: rare words make disfluency a weaker sign
+    # The weights hold only for the centre they were fitted with; another one
+    # makes the model stale.
+    assert det.p.ref_rarity == REF_RARITY and not det.stale
+    moved = Detector(params=replace(det.p, ref_rarity=REF_RARITY + 0.1))
+    assert moved.stale
     for text in (SPUN, CLEAN):
         sig = det.measure(text).signals
         assert sig["disfluency_x_rarity"] == pytest.approx(

@@ -146,15 +146,25 @@ def test_params_round_trip_through_model_json(tmp_path):
 
 def test_number_step_reads_the_shared_artefact_weight():
     # With per-channel weights (Params.table_weights) the table channel's a/an
-    # weight is fitted to a few table rows; the number step must not borrow it.
+    # weight is fitted to a few table rows; the number step must not borrow it,
+    # but it is a table decision, so it keeps the table channel's bonus.
     spun = ("The city marked the a hundred and fiftieth anniversary of its founding this "
             "week. Officials stated the celebrations would proceed till Sunday, and the mayor "
             "instructed reporters that the metropolis had by no means seen such crowds.")
     r = Restorer()
-    made = [(c.spun, c.restored) for c in r.restore(spun).changes]
-    assert ("a hundred and fiftieth", "150th") in made
-    table = list(r.p.weights)
-    table[FEATURES.index("article")] = -20.0
-    r.p = replace(r.p, table_weights=tuple(table))
+    shipped = r.p
     assert ("a hundred and fiftieth", "150th") in [
         (c.spun, c.restored) for c in r.restore(spun).changes]
+    doc = r.document(spun)
+
+    def numbers(**changed: float) -> list[str]:
+        table = list(shipped.weights)
+        for name, value in changed.items():
+            table[FEATURES.index(name)] = value
+        r.p = replace(shipped, table_weights=tuple(table))
+        # A fixed spin rate: the table weights would move the estimate too.
+        return [c.restored for c in r.number_changes(doc, 0.3, shipped.threshold)]
+
+    assert numbers() == ["150th"]
+    assert numbers(article=-20.0) == ["150th"]  # not the table channel's a/an weight
+    assert numbers(is_table=-20.0) == []  # but the table channel's own bonus
