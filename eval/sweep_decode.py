@@ -77,8 +77,9 @@ def main() -> int:
     clean = [(d, analysed(d.text)) for d in docs]
     print(f"# {args.corpus}/{args.split} {len(docs)} docs, {args.dict} at {args.rate}")
     if args.gate:
-        print(f"# detect calls {sum(g for _, (_, _, (_, g)) in spun)}/{len(spun)} spun, "
-              f"{sum(g for _, (_, _, (_, g)) in clean)}/{len(clean)} clean ones spun")
+        n_spun = sum(est[1] for _, (_, _, est) in spun)  # est: (EM rate, detect says spun)
+        n_clean = sum(est[1] for _, (_, _, est) in clean)
+        print(f"# detect calls {n_spun}/{len(spun)} spun, {n_clean}/{len(clean)} clean ones spun")
     print(f"{'floor':>5} {'thr':>5} {'bonus':>5} {'min':>3} {'level':>5} {'by':>8} "
           f"{'fixed%':>7} {'prec%':>6} {'dmg/1k':>7} {'clean/1k':>8}")
     settings = itertools.product(args.floor, thresholds, args.bonus, args.min, args.level, args.by)
