@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -54,8 +55,12 @@ def main() -> int:
                     help="lower bound on the document spin rate (0: EM estimate only)")
     ap.add_argument("--gate", action="store_true",
                     help="apply --floor only to documents detect calls spun")
+    ap.add_argument("--max-candidates", type=int,
+                    help="candidates looked up and scored per span (default: the model's)")
     args = ap.parse_args()
     r = engine(args.model)
+    if args.max_candidates:
+        r.p = replace(r.p, max_candidates=args.max_candidates)
     base = r.p
     thresholds = args.threshold or [base.threshold]
     args.by = args.by or [base.repeat_by]
@@ -73,8 +78,12 @@ def main() -> int:
         gated = det.detect(text).verdict == "spun" if args.gate else True
         return doc, spans, (r.estimate_rate(spans), gated)
 
+    t0 = time.process_time()
     spun = [(res, analysed(res.text)) for _, res in runs]
     clean = [(d, analysed(d.text)) for d in docs]
+    n_words = sum(count_words(res.text) for _, res in runs) + sum(count_words(d.text) for d in docs)
+    print(f"# analysed {n_words} words in {time.process_time() - t0:.1f} CPU-s "
+          f"(max_candidates {r.p.max_candidates})")
     print(f"# {args.corpus}/{args.split} {len(docs)} docs, {args.dict} at {args.rate}")
     if args.gate:
         n_spun = sum(est[1] for _, (_, _, est) in spun)  # est: (EM rate, detect says spun)
