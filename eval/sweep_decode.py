@@ -83,7 +83,7 @@ def main() -> int:
     clean = [(d, analysed(d.text)) for d in docs]
     n_words = sum(count_words(res.text) for _, res in runs) + sum(count_words(d.text) for d in docs)
     print(f"# analysed {n_words} words in {time.process_time() - t0:.1f} CPU-s "
-          f"(max_candidates {r.p.max_candidates})")
+          f"(max_candidates {r.p.max_candidates}{'; detect included' if args.gate else ''})")
     print(f"# {args.corpus}/{args.split} {len(docs)} docs, {args.dict} at {args.rate}")
     if args.gate:
         n_spun = sum(est[1] for _, (_, _, est) in spun)  # est: (EM rate, detect says spun)

@@ -205,6 +205,15 @@ def test_vocabulary_rarity_reads_narration_and_lowers_the_score():
     assert quoted == pytest.approx(sig["vocabulary_rarity"])
     assert det.measure(f"{CLEAN} {rare}").signals["vocabulary_rarity"] > quoted
     assert det.detect(CLEAN).signals["vocabulary_rarity"] == round(sig["vocabulary_rarity"], 3)
+    # A text that is all quotation has no narration to read register from: it
+    # gets the neutral centre, not 0 (which read as very common words and
+    # lifted a clean quoted paragraph from P 0.12 to 0.80).
+    from unspin.detect import REF_RARITY
+
+    said = CLEAN.split(" \u201c")[0]  # the narration before the mayor's quote
+    assert det.measure(said).signals["vocabulary_rarity"] != REF_RARITY
+    assert det.measure(f"\u201c{said}\u201d").signals["vocabulary_rarity"] == REF_RARITY
+    assert det.detect(f"\u201c{said}\u201d").spun_probability < 0.5
 
 
 def test_disfluency_counts_for_less_in_rarer_vocabulary():
