@@ -85,7 +85,10 @@ SIGNALS = (
 # so was reading both sides of each word (see Detector._context_gains).
 DISFLUENCY_SLACK = 0.5
 SCREEN_MIN_WORDS = 150  # shorter texts always get the full analysis
-_QUICK_WORD = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?|[.!?;:]|[\"“”«»„\n]")
+# Words (a hyphenated compound is one token), numbers, sentence ends, quotes.
+_QUICK_WORD = re.compile(
+    r"[A-Za-z]+(?:['’][a-z]+)?(?:-[A-Za-z]+(?:['’][a-z]+)?)*|\d(?:[\d,.]*\d)?|[.!?;:]|[\"“”«»„\n]"
+)
 _SENTENCE_END = frozenset(".!?;:")
 
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
@@ -393,6 +396,15 @@ class Detector:
                 continue
             low = tok.lower()
             lower.append(low)
+            if _breaks_ngrams(tok):
+                # No n-gram of the LM spans a number or a hyphenated compound.
+                # Dropping it instead joined its neighbours into an n-gram the
+                # text does not have ("from 120 million" read as "from
+                # million"), which made figures and compounds, common in wire
+                # copy and science, look like swaps.
+                h1 = h2 = None
+                waiting = -1
+                continue
             unigram = lm.logprob(low)
             if waiting >= 0:
                 gains[waiting] += lm.logprob(low, h1) - unigram
@@ -529,6 +541,16 @@ def _is_content(tok: str, low: str) -> bool:
     return tok == low and len(low) > 2 and low not in STOPWORDS
 
 
+def _breaks_ngrams(tok: str) -> bool:
+    """A number or a hyphenated compound: the screening pass scores neither and
+    reads no n-gram across it.
+
+    >>> [t for t in ("12", "7,000", "high-resource", "said") if _breaks_ngrams(t)]
+    ['12', '7,000', 'high-resource']
+    """
+    return tok[0].isdigit() or "-" in tok
+
+
 def _whole_word(text: str, a: int, b: int) -> bool:
     """Whether text[a:b] is not part of a longer word. The screening regex
     knows ASCII letters only, so it scores "rich" in "Zürich"; such a piece
@@ -552,7 +574,7 @@ def _content_offsets(text: str) -> list[tuple[int, int]]:
     """
     # Sentence ends and quote marks are single characters: never content.
     return [m.span() for m in _QUICK_WORD.finditer(text)
-            if _is_content(m.group(), m.group().lower())]
+            if not _breaks_ngrams(m.group()) and _is_content(m.group(), m.group().lower())]
 
 
 def disfluency(gains: list[float], quoted: list[bool]) -> float:
