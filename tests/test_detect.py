@@ -403,3 +403,10 @@ def test_numbers_and_compounds_break_the_screening_ngrams():
     c = gains("They built a well-known high-resource model.")
     assert "model" in c and not {"well", "known", "high", "resource"} & set(c)
     assert c["model"] == gains("They built a 2 model.")["model"]
+    # Letters of any script belong to their word: "Müller" is one (capitalised,
+    # unscored) token, not "M" and a scored "ller".
+    assert set(gains("The striker Thomas Müller scored again in Zürich.")) == {"striker", "scored"}
+    # A line break ends a sentence, as it does for restore: a heading without
+    # a full stop does not run into the next line.
+    heading = "Budget news\nMinisters agreed on cuts."
+    assert gains(heading) == gains(heading.replace("\n", ".\n"))

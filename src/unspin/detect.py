@@ -85,9 +85,11 @@ SIGNALS = (
 # so was reading both sides of each word (see Detector._context_gains).
 DISFLUENCY_SLACK = 0.5
 SCREEN_MIN_WORDS = 150  # shorter texts always get the full analysis
-# Words (a hyphenated compound is one token), numbers, sentence ends, quotes.
+# Words in any script (a hyphenated compound is one token), numbers, sentence
+# ends, quotes. ASCII letters alone split "Müller" into "M" + a scored "ller".
 _QUICK_WORD = re.compile(
-    r"[A-Za-z]+(?:['’][a-z]+)?(?:-[A-Za-z]+(?:['’][a-z]+)?)*|\d(?:[\d,.]*\d)?|[.!?;:]|[\"“”«»„\n]"
+    r"[^\W\d_]+(?:['’][^\W\d_]+)?(?:-[^\W\d_]+(?:['’][^\W\d_]+)?)*"
+    r"|\d(?:[\d,.]*\d)?|[.!?;:]|[\"“”«»„\n]"
 )
 _SENTENCE_END = frozenset(".!?;:")
 
@@ -391,8 +393,13 @@ class Detector:
                 h1 = h2 = None
                 waiting = -1
                 continue
-            if tok in QUOTE_MARKS:  # as Document keeps it; no effect on the history
+            if tok in QUOTE_MARKS:  # as Document keeps it
                 quote = quote_after(tok, quote)
+                if tok == "\n":
+                    # A line break ends a sentence for restore too: an
+                    # unpunctuated heading must not run into the next line.
+                    h1 = h2 = None
+                    waiting = -1
                 continue
             low = tok.lower()
             lower.append(low)
@@ -525,7 +532,7 @@ class Detector:
             used = [(f.start, f.end) for f in out]
             for (a, b), g, q in zip(_content_offsets(doc.text), ev.scan.gains, ev.scan.quoted,
                                     strict=True):
-                if (g < UNLIKELY_GAIN and not q and _whole_word(doc.text, a, b)
+                if (g < UNLIKELY_GAIN and not q
                         and not any(a < e and x < b for x, e in used)):
                     out.append(Finding(a, b, doc.text[a:b], "unlikely_word",
                                        round(p * UNLIKELY_PRECISION, 4), None))
@@ -549,17 +556,6 @@ def _breaks_ngrams(tok: str) -> bool:
     ['12', '7,000', 'high-resource']
     """
     return tok[0].isdigit() or "-" in tok
-
-
-def _whole_word(text: str, a: int, b: int) -> bool:
-    """Whether text[a:b] is not part of a longer word. The screening regex
-    knows ASCII letters only, so it scores "rich" in "Zürich"; such a piece
-    is never reported on its own.
-
-    >>> _whole_word("Zürich", 2, 6), _whole_word("the rich", 4, 8)
-    (False, True)
-    """
-    return not ((a > 0 and text[a - 1].isalpha()) or (b < len(text) and text[b].isalpha()))
 
 
 def _content_offsets(text: str) -> list[tuple[int, int]]:
