@@ -410,3 +410,8 @@ def test_numbers_and_compounds_break_the_screening_ngrams():
     # a full stop does not run into the next line.
     heading = "Budget news\nMinisters agreed on cuts."
     assert gains(heading) == gains(heading.replace("\n", ".\n"))
+    # A word the LM does not know is no evidence itself, and the LM reads
+    # nothing past it (as restore's history cut does).
+    odd = gains("They met the zorbleflex committee today.")
+    assert odd["zorbleflex"] == 0.0
+    assert odd["committee"] == gains("They met the 4 committee today.")["committee"]
