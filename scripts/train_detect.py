@@ -69,6 +69,9 @@ CUT_WORDS = (40, 80, 150, 300)  # plus the full document
 CLEAN_WINDOWS = 3  # different windows per clean cut size
 FOLDS = 5
 LIST_SHARE = 10  # % of the simulated fingerprints kept in the listed-phrase list
+# Texts this long get a second model, fitted and thresholded on them alone.
+# Chosen on dev (150 against 250): the same as SCREEN_MIN_WORDS.
+LONG_MIN_WORDS = 150
 
 
 # -- data --------------------------------------------------------------------
@@ -326,8 +329,8 @@ def main(argv=None) -> int:
     w = np.where(y == 1, 1.0, (y == 1).sum() / max((y == 0).sum(), 1))
     cols = [k for k in range(len(SIGNALS)) if k != LI]
 
-    def fit(rows):
-        c, b = fit_logistic(X[rows][:, cols], y[rows], w[rows])
+    def fit(rows, weights=w):
+        c, b = fit_logistic(X[rows][:, cols], y[rows], weights[rows])
         coef = np.zeros(len(SIGNALS))
         coef[cols] = c
         return coef, b
@@ -341,8 +344,26 @@ def main(argv=None) -> int:
         oof[te] = predict(X[te], coef, bias)
     threshold = threshold_for_fpr(oof[y == 0], args.fpr)
     coef, bias = fit(np.ones(len(y), dtype=bool))
-    full_p = predict(X, coef, bias)
-    flagged = full_p >= threshold
+
+    # The long-text model: the same fit and threshold rule on the texts of at
+    # least LONG_MIN_WORDS words only (classes rebalanced within them). One
+    # weight vector let the clean tail of 40-80-word cuts set the threshold
+    # for long texts as well.
+    long_ = X[:, SIGNALS.index("log_words")] >= np.log(LONG_MIN_WORDS)
+    w_long = np.where(y == 1, 1.0, (y[long_] == 1).sum() / max(((y == 0) & long_).sum(), 1))
+    oof_long = np.zeros(len(y))
+    for k in range(FOLDS):
+        coef_k, bias_k = fit((fold_of != k) & long_, w_long)
+        te = (fold_of == k) & long_
+        oof_long[te] = predict(X[te], coef_k, bias_k)
+    threshold_long = threshold_for_fpr(oof_long[(y == 0) & long_], args.fpr)
+    coef_long, bias_long = fit(long_, w_long)
+    # What detect does: each text scored by the model for its length.
+    oof_all = oof
+    oof = np.where(long_, oof_long, oof_all)
+    thresholds = np.where(long_, threshold_long, threshold)
+    full_p = np.where(long_, predict(X, coef_long, bias_long), predict(X, coef, bias))
+    flagged = full_p >= thresholds
 
     # The listed-phrase weight, fitted alone on top of the main model against a
     # simulated fingerprint list (a sparse, leave-text-out, curated sample of
@@ -357,6 +378,9 @@ def main(argv=None) -> int:
     ])
     lc, _ = fit_logistic(np.log1p(hits)[:, None], y, w, offset=X @ coef + bias, bias=False)
     coef[LI] = float(lc[0])
+    lc, _ = fit_logistic(np.log1p(hits[long_])[:, None], y[long_], w_long[long_],
+                         offset=X[long_] @ coef_long + bias_long, bias=False)
+    coef_long[LI] = float(lc[0])
 
     # Screening: the share of content words that fit their context worse than
     # tau. For each tau, dismiss below 0.8 x the lowest share of any long
@@ -377,16 +401,18 @@ def main(argv=None) -> int:
     rates = np.array([d[2] for d in docs])
     cuts = np.array([d[3] for d in docs])
     print(f"\nthreshold {threshold} (out-of-fold clean FPR "
-          f"{(oof[y == 0] >= threshold).mean():.2%}); OOF AUROC {auroc(oof, y):.3f}",
-          file=sys.stderr)
+          f"{(oof_all[y == 0] >= threshold).mean():.2%}; one model for all lengths: OOF AUROC "
+          f"{auroc(oof_all, y):.3f}); >= {LONG_MIN_WORDS} words: threshold {threshold_long} "
+          f"(clean FPR {(oof_long[(y == 0) & long_] >= threshold_long).mean():.2%}); "
+          f"as detect scores them: OOF AUROC {auroc(oof, y):.3f}", file=sys.stderr)
     print("out-of-fold recall by rate x cut (0 = full):", file=sys.stderr)
     recall = {}
     for r in sorted(set(rates[y == 1])):
         row = []
         for c in sorted(set(cuts)):
             m = (rates == r) & (cuts == c) & (y == 1)
-            row.append(f"{c:>4}: {(oof[m] >= threshold).mean():.2f}")
-            recall[f"{r:.2f}/{c}"] = round(float((oof[m] >= threshold).mean()), 3)
+            row.append(f"{c:>4}: {(oof[m] >= thresholds[m]).mean():.2f}")
+            recall[f"{r:.2f}/{c}"] = round(float((oof[m] >= thresholds[m]).mean()), 3)
         print(f"  rate {r:.2f}  " + "  ".join(row), file=sys.stderr)
     print(f"listed phrases: {LIST_SHARE}% of {len(fingerprints(docs))} fingerprints; mean hits "
           f"clean {hits[y == 0].mean():.2f}, spun {hits[y == 1].mean():.2f}", file=sys.stderr)
@@ -395,8 +421,9 @@ def main(argv=None) -> int:
           f"{dismissed[lc_].mean():.1%} of long "
           f"clean, {dismissed[(y == 1) & has].mean():.1%} of long spun, "
           f"{(dismissed & flagged).sum()} flagged", file=sys.stderr)
-    for s, c in zip(SIGNALS, coef, strict=True):
-        print(f"  {s:20s} {c:+.3f}", file=sys.stderr)
+    print(f"  {'signal':20s} {'all':>7s} {'long':>7s}", file=sys.stderr)
+    for s, c, cl in zip(SIGNALS, coef, coef_long, strict=True):
+        print(f"  {s:20s} {c:+7.3f} {cl:+7.3f}", file=sys.stderr)
 
     params = DetectParams(
         weights=tuple(float(c) for c in coef),
@@ -406,6 +433,9 @@ def main(argv=None) -> int:
         screen_tau=screen_tau,
         restore_model=digest,
         ref_rarity=REF_RARITY,
+        long=DetectParams(weights=tuple(float(c) for c in coef_long), bias=float(bias_long),
+                          threshold=threshold_long),
+        long_min_words=LONG_MIN_WORDS,
     )
     out = params.to_json(
         trained_on={
@@ -417,7 +447,7 @@ def main(argv=None) -> int:
             "cuts_words": [*CUT_WORDS, "full"],
             "target_fpr": args.fpr,
             "oof_auroc": round(auroc(oof, y), 4),
-            "oof_clean_fpr": round(float((oof[y == 0] >= threshold).mean()), 4),
+            "oof_clean_fpr": round(float((oof[y == 0] >= thresholds[y == 0]).mean()), 4),
             "oof_recall_rate_cut": recall,
             "listed_share_pct": LIST_SHARE,
             "screen_dismissed_long_clean": round(float(dismissed[(y == 0) & has].mean()), 4),

@@ -16,7 +16,7 @@ import pytest
 from bad_inputs import BAD_INPUTS
 
 import unspin
-from unspin.detect import SIGNALS, Detection, Detector, Finding, disfluency, rarity
+from unspin.detect import SIGNALS, Detection, Detector, DetectParams, Finding, disfluency, rarity
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -415,3 +415,34 @@ def test_numbers_and_compounds_break_the_screening_ngrams():
     odd = gains("They met the zorbleflex committee today.")
     assert odd["zorbleflex"] == 0.0
     assert odd["committee"] == gains("They met the 4 committee today.")["committee"]
+
+
+def test_long_texts_have_their_own_trained_model(tmp_path):
+    import math
+
+    det = Detector()
+    p = det.p
+    assert p.long is not None and p.long_min_words >= 100
+    assert p.for_length(math.log(p.long_min_words)) is p.long
+    assert p.for_length(math.log(p.long_min_words - 1)) is p
+
+    def by_hand(params, sig):
+        z = params.bias + sum(w * sig[s] for s, w in zip(SIGNALS, params.weights, strict=True))
+        return 1 / (1 + math.exp(-z))
+
+    short = det.measure(SPUN).signals  # about 90 words: the all-length model
+    assert det.probability(short) == pytest.approx(by_hand(p, short))
+    long_ = dict(short, log_words=math.log(p.long_min_words))
+    assert det.probability(long_) == pytest.approx(by_hand(p.long, long_))
+    assert by_hand(p.long, long_) != pytest.approx(by_hand(p, long_))
+    # The verdict line is the threshold of the model that scored the text.
+    d = det.detect(" ".join([SPUN] * 3))
+    assert d.signals["threshold"] == p.long.threshold
+    assert det.detect(SPUN).signals["threshold"] == p.threshold
+    # A user's threshold holds at every length.
+    user = Detector(threshold=0.5).p
+    assert user.threshold == user.long.threshold == 0.5
+    # The JSON round trip keeps both models.
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(p.to_json()), encoding="utf-8")
+    assert DetectParams.load(path) == p

@@ -143,6 +143,11 @@ class DetectParams:
     screen_tau: float = 0.0  # a word is disfluent when its context gain is below this
     restore_model: str = ""  # model_digest() of the restore model trained against
     ref_rarity: float | None = None  # REF_RARITY the weights were fitted with
+    # A second model for texts of at least long_min_words words, fitted on
+    # those alone: short cuts are noisy, and on one weight vector their
+    # clean tail set the threshold for long texts too.
+    long: DetectParams | None = None
+    long_min_words: int = 0
 
     @classmethod
     def load(cls, path=None) -> DetectParams:
@@ -160,7 +165,16 @@ class DetectParams:
             screen_tau=d["screen"].get("tau", 0.0),
             restore_model=d.get("restore_model", ""),
             ref_rarity=d.get("ref_rarity"),
+            long=cls._long(d.get("long")),
+            long_min_words=(d.get("long") or {}).get("min_words", 0),
         )
+
+    @classmethod
+    def _long(cls, d: dict | None) -> DetectParams | None:
+        if not d:
+            return None
+        return cls(weights=tuple(d["weights"].get(s, 0.0) for s in SIGNALS),
+                   bias=d["bias"], threshold=d["threshold"])
 
     def to_json(self, **extra) -> dict:
         return {
@@ -170,8 +184,21 @@ class DetectParams:
             "screen": {"threshold": self.screen_threshold, "tau": self.screen_tau},
             "restore_model": self.restore_model,
             **({} if self.ref_rarity is None else {"ref_rarity": self.ref_rarity}),
+            **({} if self.long is None else {"long": {
+                "min_words": self.long_min_words,
+                "weights": {s: round(w, 5) for s, w in zip(SIGNALS, self.long.weights,
+                                                          strict=True)},
+                "bias": round(self.long.bias, 5),
+                "threshold": self.long.threshold,
+            }}),
             **extra,
         }
+
+    def for_length(self, log_words: float) -> DetectParams:
+        """The weights and threshold for a text of exp(log_words) words."""
+        if self.long is not None and log_words >= math.log(self.long_min_words):
+            return self.long
+        return self
 
     @classmethod
     def untrained(cls) -> DetectParams:
@@ -277,8 +304,9 @@ class Detector:
     ) -> None:
         self.r = restorer or default_restorer()
         self.p = params or DetectParams.load()
-        if threshold is not None:
-            self.p = replace(self.p, threshold=threshold)
+        if threshold is not None:  # the user's threshold holds at every length
+            long = None if self.p.long is None else replace(self.p.long, threshold=threshold)
+            self.p = replace(self.p, threshold=threshold, long=long)
         # Listed phrases: the user tables (source "u") given with --lexicon.
         self.listed: dict[tuple[str, ...], tuple[str, float]] = {}
         for spun, e in self.r.lex.table_entries("u"):
@@ -353,7 +381,8 @@ class Detector:
 
     # -- the score ----------------------------------------------------------
     def probability(self, signals: dict[str, float]) -> float:
-        z = self.p.bias + sum(w * signals[s] for s, w in zip(SIGNALS, self.p.weights, strict=True))
+        p = self.p.for_length(signals["log_words"])
+        z = p.bias + sum(w * signals[s] for s, w in zip(SIGNALS, p.weights, strict=True))
         return _sigmoid(z)
 
     def quick_scores(self, text: str) -> tuple[int, list[float], int]:
@@ -466,13 +495,14 @@ class Detector:
                                  {"screened": True, "suspicious_share": round(share, 4)})
         ev = self.measure(text)
         p = self.probability(ev.signals)
-        verdict = "spun" if p >= self.p.threshold else "clean"
+        verdict = "spun" if p >= self.p.for_length(ev.signals["log_words"]).threshold else "clean"
         return Detection(p, verdict, self.findings(ev, p), self._report(ev))
 
     def _report(self, ev: Evidence) -> dict:
         s = ev.signals
+        model = self.p.for_length(s["log_words"])
         contrib = {
-            k: round(w * s[k], 3) for k, w in zip(SIGNALS, self.p.weights, strict=True) if w
+            k: round(w * s[k], 3) for k, w in zip(SIGNALS, model.weights, strict=True) if w
         }
         return {
             "spin_rate": round(ev.rate, 4),
@@ -485,7 +515,7 @@ class Detector:
             "vocabulary_rarity": round(s["vocabulary_rarity"], 3),
             "n_words": ev.doc.n_words,
             "candidate_spans": len(ev.spans),
-            "threshold": self.p.threshold,
+            "threshold": model.threshold,
             "logit_contributions": contrib,
         }
 
