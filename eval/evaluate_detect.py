@@ -247,7 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         "conditions": [],
         "clean": {},
     }
-    print(f"\nthreshold {threshold}; {errors} texts rejected as bad input")
+    long_note = ""
+    if args.threshold is None and params.long is not None:
+        long_note = f" (texts of {params.long_min_words}+ words: {params.long.threshold})"
+    print(f"\nthreshold {threshold}{long_note}; {errors} texts rejected as bad input")
     print(f"\n{'length':>6} {'words':>6} {'clean':>6} {'FPR%':>6} {'meanP':>6}")
     for L in args.lengths:
         c = clean[L]
