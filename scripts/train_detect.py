@@ -17,6 +17,9 @@ regression, with the clean class weighted to balance the spun one.
 * The verdict threshold is the lowest one at which at most ``--fpr`` of the
   clean documents score as spun, measured out of fold (5 folds grouped by
   source text, so no text is scored by a model that saw it).
+* Texts of at least ``LONG_MIN_WORDS`` words get a second model, fitted and
+  thresholded by the same rule on those texts alone; detect scores each text
+  with the model for its length.
 * Screening (no candidates) counts the content words whose two-sided context
   gain is below ``tau``, plus phrase-table hits; a long document is dismissed
   below 0.8 x the lowest share of any training document the full model calls

@@ -3,9 +3,9 @@
 Detection reuses restore's model as it is (lexicon, LM, candidate scoring, the
 EM spin-rate estimate); nothing here keeps a second copy. From one pass of
 ``Restorer.analyse`` + ``estimate_rate`` + ``score_spans`` it reads weak
-signals and combines them with a small logistic regression
-(``data/detect_model.json``, trained by ``scripts/train_detect.py`` on spins of
-the project's own prose):
+signals and combines them with a small logistic regression, one for texts of
+150 words or more and one for shorter texts (``data/detect_model.json``,
+trained by ``scripts/train_detect.py`` on spins of the project's own prose):
 
 * the EM spin-rate estimate (strongest: a clean document's spans mostly look
   like nobody touched them);
@@ -196,7 +196,8 @@ class DetectParams:
 
     def for_length(self, log_words: float) -> DetectParams:
         """The weights and threshold for a text of exp(log_words) words."""
-        if self.long is not None and log_words >= math.log(self.long_min_words):
+        if self.long is not None and self.long_min_words > 0 and (
+                log_words >= math.log(self.long_min_words)):
             return self.long
         return self
 
