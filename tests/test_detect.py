@@ -139,7 +139,8 @@ def test_graded_disfluency_reads_narration_and_feeds_the_score():
     # Computed from the screening pass's own gains (no second LM pass).
     scan = det._context_gains(CLEAN)
     assert (scan.n_words, scan.gains, scan.hits) == det.quick_scores(CLEAN)
-    assert clean["graded_disfluency"] == pytest.approx(disfluency(scan.gains, scan.quoted))
+    expected = disfluency(scan.gains, scan.quoted, scan.words)
+    assert clean["graded_disfluency"] == pytest.approx(expected)
     # Spun words count in narration, not inside a quotation (spinners leave quotes alone).
     bad = "Officers stated the constructing could price much less than deliberate."
     quoted_bad = det.measure(f"{CLEAN} \u201c{bad}\u201d").signals["graded_disfluency"]
