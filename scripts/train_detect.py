@@ -327,42 +327,34 @@ def main(argv=None) -> int:
     X = np.array([[m[0][s] for s in SIGNALS] for m in measured])
     X[:, LI] = 0.0  # no lexicon by default: the main weights must not lean on one
     y = np.array([d[1] for d in docs], dtype=float)
-    groups = np.array([d[0] for d in docs])
-    # Balance the classes: the clean documents weigh as much as all spun ones.
-    w = np.where(y == 1, 1.0, (y == 1).sum() / max((y == 0).sum(), 1))
+    fold_of = np.array([d[0] for d in docs]) % FOLDS  # folds grouped by source text
     cols = [k for k in range(len(SIGNALS)) if k != LI]
 
-    def fit(rows, weights=w):
-        c, b = fit_logistic(X[rows][:, cols], y[rows], weights[rows])
+    def fit(rows, w):
+        c, b = fit_logistic(X[rows][:, cols], y[rows], w[rows])
         coef = np.zeros(len(SIGNALS))
         coef[cols] = c
         return coef, b
 
-    # Out-of-fold scores, folds grouped by source text.
-    oof = np.zeros(len(y))
-    fold_of = groups % FOLDS
-    for k in range(FOLDS):
-        coef, bias = fit(fold_of != k)
-        te = fold_of == k
-        oof[te] = predict(X[te], coef, bias)
-    threshold = threshold_for_fpr(oof[y == 0], args.fpr)
-    coef, bias = fit(np.ones(len(y), dtype=bool))
+    def train(rows):
+        """One model on ``rows``: out-of-fold scores, threshold, weights, bias and
+        the class weights (its clean documents weigh as much as its spun ones)."""
+        w = np.where(y == 1, 1.0, (y[rows] == 1).sum() / max(((y == 0) & rows).sum(), 1))
+        oof = np.zeros(len(y))
+        for k in range(FOLDS):
+            coef_k, bias_k = fit((fold_of != k) & rows, w)
+            te = (fold_of == k) & rows
+            oof[te] = predict(X[te], coef_k, bias_k)
+        coef, bias = fit(rows, w)
+        return oof, threshold_for_fpr(oof[(y == 0) & rows], args.fpr), coef, bias, w
 
+    oof_all, threshold, coef, bias, w = train(np.ones(len(y), dtype=bool))
     # The long-text model: the same fit and threshold rule on the texts of at
-    # least LONG_MIN_WORDS words only (classes rebalanced within them). One
-    # weight vector let the clean tail of 40-80-word cuts set the threshold
-    # for long texts as well.
+    # least LONG_MIN_WORDS words only. One weight vector let the clean tail of
+    # 40-80-word cuts set the threshold for long texts as well.
     long_ = X[:, SIGNALS.index("log_words")] >= np.log(LONG_MIN_WORDS)
-    w_long = np.where(y == 1, 1.0, (y[long_] == 1).sum() / max(((y == 0) & long_).sum(), 1))
-    oof_long = np.zeros(len(y))
-    for k in range(FOLDS):
-        coef_k, bias_k = fit((fold_of != k) & long_, w_long)
-        te = (fold_of == k) & long_
-        oof_long[te] = predict(X[te], coef_k, bias_k)
-    threshold_long = threshold_for_fpr(oof_long[(y == 0) & long_], args.fpr)
-    coef_long, bias_long = fit(long_, w_long)
+    oof_long, threshold_long, coef_long, bias_long, w_long = train(long_)
     # What detect does: each text scored by the model for its length.
-    oof_all = oof
     oof = np.where(long_, oof_long, oof_all)
     thresholds = np.where(long_, threshold_long, threshold)
     full_p = np.where(long_, predict(X, coef_long, bias_long), predict(X, coef, bias))
@@ -379,11 +371,11 @@ def main(argv=None) -> int:
         len(find_phrases(Document.from_text(d[5]), LeaveOut(fp, clean, d[0]), max_len))
         for d in docs
     ])
-    lc, _ = fit_logistic(np.log1p(hits)[:, None], y, w, offset=X @ coef + bias, bias=False)
-    coef[LI] = float(lc[0])
-    lc, _ = fit_logistic(np.log1p(hits[long_])[:, None], y[long_], w_long[long_],
-                         offset=X[long_] @ coef_long + bias_long, bias=False)
-    coef_long[LI] = float(lc[0])
+    for rows, c, b, cw in ((slice(None), coef, bias, w),
+                           (long_, coef_long, bias_long, w_long)):
+        lc, _ = fit_logistic(np.log1p(hits[rows])[:, None], y[rows], cw[rows],
+                             offset=X[rows] @ c + b, bias=False)
+        c[LI] = float(lc[0])
 
     # Screening: the share of content words that fit their context worse than
     # tau. For each tau, dismiss below 0.8 x the lowest share of any long

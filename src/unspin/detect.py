@@ -55,6 +55,7 @@ from importlib import resources
 from typing import NamedTuple
 
 from .restore import (
+    _ARTICLE,
     FEATURES,
     STOPWORDS,
     Restorer,
@@ -106,7 +107,6 @@ UNLIKELY_GAIN = -4.0
 UNLIKELY_PRECISION = 0.85  # share of those words that were swaps, on those spins
 MIN_QUOTE_SPANS = 3  # spans needed on each side for the quote contrast
 ARTEFACT_GAIN = 1.0  # ln-prob the phrase-table original must gain to count
-_ARTICLE = FEATURES.index("article")
 _GAIN = FEATURES.index("lm_gain")
 _REF_LOG_WORDS = math.log(200.0)
 # Centre of the rarity interaction: about the mean rarity of news narration
@@ -130,6 +130,14 @@ def model_digest() -> str:
     for name in ("model.json", "phrases.tsv", "habits.tsv", "names.tsv"):
         h.update((resources.files("unspin") / "data" / name).read_bytes())
     return h.hexdigest()[:16]
+
+
+def _weights_from(d: dict[str, float]) -> tuple[float, ...]:
+    return tuple(d.get(s, 0.0) for s in SIGNALS)
+
+
+def _weights_json(weights: tuple[float, ...]) -> dict[str, float]:
+    return {s: round(w, 5) for s, w in zip(SIGNALS, weights, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,7 @@ class DetectParams:
         except FileNotFoundError:
             return cls.untrained()
         return cls(
-            weights=tuple(d["weights"].get(s, 0.0) for s in SIGNALS),
+            weights=_weights_from(d["weights"]),
             bias=d["bias"],
             threshold=d["threshold"],
             screen_threshold=d["screen"]["threshold"],
@@ -173,12 +181,11 @@ class DetectParams:
     def _long(cls, d: dict | None) -> DetectParams | None:
         if not d:
             return None
-        return cls(weights=tuple(d["weights"].get(s, 0.0) for s in SIGNALS),
-                   bias=d["bias"], threshold=d["threshold"])
+        return cls(weights=_weights_from(d["weights"]), bias=d["bias"], threshold=d["threshold"])
 
     def to_json(self, **extra) -> dict:
         return {
-            "weights": {s: round(w, 5) for s, w in zip(SIGNALS, self.weights, strict=True)},
+            "weights": _weights_json(self.weights),
             "bias": round(self.bias, 5),
             "threshold": self.threshold,
             "screen": {"threshold": self.screen_threshold, "tau": self.screen_tau},
@@ -186,8 +193,7 @@ class DetectParams:
             **({} if self.ref_rarity is None else {"ref_rarity": self.ref_rarity}),
             **({} if self.long is None else {"long": {
                 "min_words": self.long_min_words,
-                "weights": {s: round(w, 5) for s, w in zip(SIGNALS, self.long.weights,
-                                                          strict=True)},
+                "weights": _weights_json(self.long.weights),
                 "bias": round(self.long.bias, 5),
                 "threshold": self.long.threshold,
             }}),

@@ -64,7 +64,7 @@ FEATURES = (
     "gain_margin",  # lm_gain minus the best lm_gain of the other candidates
 )
 _IS_TABLE = FEATURES.index("is_table")
-_ARTICLE_F = FEATURES.index("article")
+_ARTICLE = FEATURES.index("article")  # also read by detect
 
 
 @dataclass(frozen=True)
@@ -702,7 +702,7 @@ class Restorer:
         # The artefact weight is the shared one: with per-channel weights the
         # table channel's a/an weight is fitted to the few table rows with an
         # a/an clash and says little about other surface artefacts.
-        art = self.p.weights[_ARTICLE_F]
+        art = self.p.weights[_ARTICLE]
         logit = (self.prior(rate) + self.p.bias + w["is_table"] + art
                  + w["table_logp"] * math.log(NUMBER_CHANNEL))
         conf = 1.0 / (1.0 + math.exp(-logit))
