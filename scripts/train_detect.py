@@ -42,6 +42,7 @@ import argparse
 import hashlib
 import json
 import multiprocessing as mp
+import os
 import random
 import sys
 import time
@@ -66,7 +67,8 @@ from unspin.detect import (  # noqa: E402
     find_phrases,
     model_digest,
 )
-from unspin.text import Document  # noqa: E402
+from unspin.restore import default_restorer  # noqa: E402
+from unspin.text import Document, InputError  # noqa: E402
 
 CUT_WORDS = (40, 80, 150, 300)  # plus the full document
 CLEAN_WINDOWS = 3  # different windows per clean cut size
@@ -108,14 +110,14 @@ def make_docs(texts, dicts, rates, seeds):
     docs = []
     for ti, text in enumerate(texts):
         rng = random.Random(zlib.crc32(f"clean:{ti}".encode()))
-        for target in CUT_WORDS:
-            seen = set()
-            for _ in range(CLEAN_WINDOWS):
+        # A short text's larger cuts are the text itself: keep each window once.
+        seen = set()
+        for target in (*CUT_WORDS, None):
+            for _ in range(CLEAN_WINDOWS if target else 1):
                 c = cut(text, target, rng)
                 if c not in seen:
                     seen.add(c)
                     docs.append((ti, 0, 0.0, target or 0, "-", c, []))
-        docs.append((ti, 0, 0.0, 0, "-", cut(text, None, rng), []))
     for name in dicts:
         # One "site" per seed; odd seeds are curated sites that use unspin's
         # habit and phrase tables where they have an entry, as content farms do.
@@ -123,8 +125,12 @@ def make_docs(texts, dicts, rates, seeds):
         tables = [SpinTable.build(curated if s % 2 else plain, s) for s in seeds]
         for ti, text in enumerate(texts):
             rng = random.Random(zlib.crc32(f"{name}:{ti}".encode()))
+            seen = set()
             for target in (*CUT_WORDS, None):
                 c = cut(text, target, rng)
+                if c in seen:  # a short text, already spun at a smaller cut
+                    continue
+                seen.add(c)
                 for ri, rate in enumerate(rates):
                     si = (ti + ri) % len(seeds)
                     seed = zlib.crc32(f"{name}:{ti}:{target}:{rate}".encode())
@@ -277,9 +283,18 @@ def threshold_for_fpr(clean_scores, fpr: float) -> float:
     return 0.995
 
 
+def _scorable(text: str) -> bool:
+    try:
+        default_restorer().document(text)
+    except InputError:
+        return False
+    return True
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--texts", type=Path, default=ROOT / "corpus" / "own")
+    ap.add_argument("--texts", type=Path, nargs="+",
+                    default=[ROOT / "corpus" / "own", ROOT / "corpus" / "registers"])
     ap.add_argument("--dicts", nargs="+", default=["moby", "mythes"])
     ap.add_argument("--rates", nargs="+", type=float,
                     default=[0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.35])
@@ -294,12 +309,16 @@ def main(argv=None) -> int:
     if "roget" in args.dicts:
         sys.exit("roget is the foreign evaluation dictionary; do not train on it")
 
-    texts = [p.read_text(encoding="utf-8") for p in sorted(args.texts.glob("*.txt"))]
-    texts = texts[: args.limit]
+    paths = [p for d in args.texts for p in sorted(d.glob("*.txt"))][: args.limit]
+    texts = [p.read_text(encoding="utf-8") for p in paths]
     t0 = time.time()
     docs = make_docs(texts, args.dicts, args.rates, args.seeds)
-    print(f"{len(docs)} documents ({sum(1 - d[1] for d in docs)} clean), spun in "
-          f"{time.time() - t0:.0f}s", file=sys.stderr)
+    # Cuts that are mostly a figure table are refused as "not English" by
+    # restore and detect alike, so no model ever scores them.
+    n_all = len(docs)
+    docs = [d for d in docs if _scorable(d[5])]
+    print(f"{len(docs)} documents ({sum(1 - d[1] for d in docs)} clean; {n_all - len(docs)} "
+          f"refused as not English), spun in {time.time() - t0:.0f}s", file=sys.stderr)
 
     t0 = time.time()
     # Recorded before measuring: restore's model may be retrained meanwhile.
@@ -416,6 +435,12 @@ def main(argv=None) -> int:
           f"{dismissed[lc_].mean():.1%} of long "
           f"clean, {dismissed[(y == 1) & has].mean():.1%} of long spun, "
           f"{(dismissed & flagged).sum()} flagged", file=sys.stderr)
+    # Which clean texts set the thresholds: the register the model finds hardest.
+    top = sorted(np.flatnonzero(y == 0), key=lambda k: oof[k] - thresholds[k], reverse=True)[:8]
+    print("clean texts scored highest out of fold (p / threshold):", file=sys.stderr)
+    for k in top:
+        print(f"  {paths[docs[k][0]].name:16s} cut {docs[k][3] or 'full':>4}  "
+              f"{oof[k]:.3f} / {thresholds[k]}", file=sys.stderr)
     print(f"  {'signal':20s} {'all':>7s} {'long':>7s}", file=sys.stderr)
     for s, c, cl in zip(SIGNALS, coef, coef_long, strict=True):
         print(f"  {s:20s} {c:+7.3f} {cl:+7.3f}", file=sys.stderr)
@@ -434,7 +459,7 @@ def main(argv=None) -> int:
     )
     out = params.to_json(
         trained_on={
-            "texts": str(args.texts.relative_to(ROOT)),
+            "texts": [os.path.relpath(d, ROOT) for d in args.texts],
             "documents": len(docs),
             "clean_documents": int((y == 0).sum()),
             "dictionaries": args.dicts,

@@ -16,7 +16,16 @@ import pytest
 from bad_inputs import BAD_INPUTS
 
 import unspin
-from unspin.detect import SIGNALS, Detection, Detector, DetectParams, Finding, disfluency, rarity
+from unspin.detect import (
+    SIGNALS,
+    Detection,
+    Detector,
+    DetectParams,
+    Finding,
+    disfluency,
+    function_disfluency,
+    rarity,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,6 +158,32 @@ def test_graded_disfluency_reads_narration_and_feeds_the_score():
     d = det.detect(SPUN)
     assert d.signals["graded_disfluency"] == round(spun["graded_disfluency"], 3)
     assert d.signals["logit_contributions"]["graded_disfluency"] > 0
+
+
+def test_function_disfluency_reads_the_words_after_swaps():
+    det = Detector()
+    assert det.p.weights[SIGNALS.index("function_disfluency")] > 0  # trained to raise P(spun)
+    lm = det.r.lm
+    # Lower-case function words outside quotes: "were", "at" (after a swap),
+    # "over", "their"; the capitalised "The" and the quoted "we" are not read.
+    text = "The troopers were requested at hand over their phones, \u201cwe said\u201d."
+    scan = det._context_gains(text, function_words=True)
+    assert scan.function_gains == pytest.approx([
+        lm.logprob("were", "troopers", "the") - lm.logprob("were"),
+        lm.logprob("at", "requested", "were") - lm.logprob("at"),
+        lm.logprob("over", "hand", "at") - lm.logprob("over"),
+        lm.logprob("their", "over", "hand") - lm.logprob("their"),
+    ])
+    # The screening pass does not pay for them.
+    assert det._context_gains(text).function_gains == []
+    # (How well it separates spun from clean is measured on corpora, not here:
+    # one paragraph has too few function words after swaps to show it.)
+    sig = det.measure(text).signals
+    assert sig["function_disfluency"] == pytest.approx(function_disfluency(scan.function_gains))
+    assert sig["function_disfluency"] > 0
+    contrib = det.detect(text).signals["logit_contributions"]["function_disfluency"]
+    assert contrib == pytest.approx(
+        det.p.weights[SIGNALS.index("function_disfluency")] * sig["function_disfluency"], abs=0.01)
 
 
 def test_context_gain_reads_both_sides_of_a_word():

@@ -78,6 +78,7 @@ SIGNALS = (
     "graded_disfluency",  # mean nats by which context makes narration words less likely
     "vocabulary_rarity",  # mean -ln P(word) of the narration's content words
     "disfluency_x_rarity",  # graded_disfluency * (vocabulary_rarity - REF_RARITY)
+    "function_disfluency",  # the same for function words: the words around a swap
 )
 # Graded, not a share of words past a cut: a swap that barely fits counts more
 # than one that nearly fits, and the many near-zero gains of clean text count
@@ -239,6 +240,9 @@ class ContextScan(NamedTuple):
     unigrams: list[float]  # ln P(word), no context
     hits: int  # phrase-table artefacts (multiword entries) found
     words: list[str]  # the content words, lower-cased
+    # Left-context gains of the lower-case function words outside quotes that
+    # have a history (measure() only; the screening pass skips them).
+    function_gains: list[float] = []
 
 
 @dataclass
@@ -356,7 +360,7 @@ class Detector:
         lw = math.log(n)
         high = _non_overlapping([s for s in spans if s.posterior >= HIGH_POSTERIOR])
         listed = self.find_listed(doc)
-        scan = self._context_gains(doc.text)
+        scan = self._context_gains(doc.text, function_words=True)
         multi = sum(1 for i, j, *_ in listed if j - i > 1)
         dis = disfluency(scan.gains, scan.quoted, scan.words)
         rare = rarity(scan.unigrams, scan.quoted)
@@ -380,6 +384,14 @@ class Detector:
             # positives: a straight rarity term only shifts the score, while
             # rare words also make disfluency itself a weaker sign of swaps.
             "disfluency_x_rarity": dis * (rare - REF_RARITY),
+            # A swap also breaks the transition into the function word after
+            # it ("refusing to struggle against"), while function words follow
+            # each other as fluently in wire copy or science as in news: on
+            # dev, clean BBC and Reuters both average 0.07 and Roget 15 %
+            # spins 0.15-0.16, so unlike graded_disfluency it barely moves
+            # with register. Added, it raised dev recall at 15 % by 0.04-0.11
+            # at the same clean false positives.
+            "function_disfluency": function_disfluency(scan.function_gains),
         }
         return Evidence(doc, spans, rate, sig, listed, scan)
 
@@ -402,7 +414,7 @@ class Detector:
         scan = self._context_gains(text)
         return scan.n_words, scan.gains, scan.hits
 
-    def _context_gains(self, text: str) -> ContextScan:
+    def _context_gains(self, text: str, function_words: bool = False) -> ContextScan:
         """quick_scores plus, per content word, its unigram ln-probability and
         whether it is inside a quotation.
 
@@ -415,6 +427,8 @@ class Detector:
         swaps whose left side happens to fit ("the officer instructed CNN").
         This is the screening path's only work: a regex split, about three
         cached LM lookups per word, and a scan for multiword table entries.
+        With ``function_words``, the left-context gain of each lower-case
+        function word (one more lookup each) is kept too.
         """
         lm = self.r.lm
         h1: str | None = None
@@ -424,6 +438,7 @@ class Detector:
         quoted: list[bool] = []
         lower: list[str] = []
         words: list[str] = []
+        fgains: list[float] = []
         quote = False
         waiting = -1  # index in gains of the word just before, awaiting its right side
         for tok in _QUICK_WORD.findall(text):
@@ -460,6 +475,8 @@ class Detector:
                 unigrams.append(unigram)
                 quoted.append(quote)
                 words.append(low)
+            elif function_words and h1 is not None and not quote and tok == low:
+                fgains.append(lm.logprob(low, h1, h2) - unigram)
             h2, h1 = h1, low
         hits = 0
         heads = self._phrase_heads
@@ -469,7 +486,7 @@ class Detector:
                     if tuple(lower[k : k + n]) in self._phrases:
                         hits += 1
                         break
-        return ContextScan(len(lower), gains, quoted, unigrams, hits, words)
+        return ContextScan(len(lower), gains, quoted, unigrams, hits, words, fgains)
 
     @staticmethod
     def quick_share(scores: tuple[int, list[float], int], tau: float) -> float:
@@ -634,6 +651,18 @@ def disfluency(gains: list[float], quoted: list[bool], words: list[str]) -> floa
         if not q:
             by_word.setdefault(w, []).append(max(0.0, -g - DISFLUENCY_SLACK))
     return sum(sum(v) / len(v) for v in by_word.values()) / max(len(by_word), 1)
+
+
+def function_disfluency(gains: list[float]) -> float:
+    """Mean of max(0, -gain - DISFLUENCY_SLACK) over the function words'
+    left-context gains (by token: they recur in any text).
+
+    >>> function_disfluency([0.4, -1.5, -3.5])
+    1.1666666666666667
+    >>> function_disfluency([])
+    0.0
+    """
+    return sum(max(0.0, -g - DISFLUENCY_SLACK) for g in gains) / max(len(gains), 1)
 
 
 def rarity(unigrams: list[float], quoted: list[bool]) -> float:
