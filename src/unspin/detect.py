@@ -657,8 +657,8 @@ def function_disfluency(gains: list[float]) -> float:
     """Mean of max(0, -gain - DISFLUENCY_SLACK) over the function words'
     left-context gains (by token: they recur in any text).
 
-    >>> function_disfluency([0.4, -1.5, -3.5])
-    1.1666666666666667
+    >>> round(function_disfluency([0.4, -1.5, -3.5]), 4)  # (0 + 1 + 3) / 3
+    1.3333
     >>> function_disfluency([])
     0.0
     """
