@@ -2,8 +2,13 @@
 
     python scripts/train_detect.py            # writes src/unspin/data/detect_model.json
 
-Training text is ``corpus/own`` (written for the project, CC0), cut to several
-lengths (about one paragraph, 80, 150 and 300 words, and the full document),
+Training text is ``corpus/own`` and ``corpus/registers`` (written for the
+project, CC0; the second adds wire copy, features, reviews, local news and
+more science), cut to several
+lengths (about one paragraph, 80, 150 and 300 words, and the full document;
+identical windows kept once, under the smallest size, so the "full" row
+covers texts of more than 300 words only; windows restore refuses, mostly
+figure tables, left out),
 spun with the evaluation spinner (``eval/spinner.py``) with the Moby and MyThes
 dictionaries at rates 5-35 % (half of the "sites" curated with unspin's habit
 and phrase tables), plus the clean cuts. Roget is kept out so it
@@ -110,7 +115,9 @@ def make_docs(texts, dicts, rates, seeds):
     docs = []
     for ti, text in enumerate(texts):
         rng = random.Random(zlib.crc32(f"clean:{ti}".encode()))
-        # A short text's larger cuts are the text itself: keep each window once.
+        # Identical windows, at any cut size, are kept once, under the smallest
+        # size: a short text's larger cuts are the text itself, and one long
+        # paragraph can be the 40-, 80- and 150-word cut at once.
         seen = set()
         for target in (*CUT_WORDS, None):
             for _ in range(CLEAN_WINDOWS if target else 1):
@@ -128,7 +135,7 @@ def make_docs(texts, dicts, rates, seeds):
             seen = set()
             for target in (*CUT_WORDS, None):
                 c = cut(text, target, rng)
-                if c in seen:  # a short text, already spun at a smaller cut
+                if c in seen:  # the same window, already spun at a smaller cut
                     continue
                 seen.add(c)
                 for ri, rate in enumerate(rates):
@@ -313,12 +320,14 @@ def main(argv=None) -> int:
     texts = [p.read_text(encoding="utf-8") for p in paths]
     t0 = time.time()
     docs = make_docs(texts, args.dicts, args.rates, args.seeds)
-    # Cuts that are mostly a figure table are refused as "not English" by
-    # restore and detect alike, so no model ever scores them.
+    # Texts restore refuses (cuts that are mostly a figure table read as "not
+    # English") get an error from detect too, so no model ever scores them.
+    # Judged per document: a spun window of a table may pass where its clean
+    # one does not, and it is kept, since detect would score it.
     n_all = len(docs)
     docs = [d for d in docs if _scorable(d[5])]
     print(f"{len(docs)} documents ({sum(1 - d[1] for d in docs)} clean; {n_all - len(docs)} "
-          f"refused as not English), spun in {time.time() - t0:.0f}s", file=sys.stderr)
+          f"refused by restore), spun and checked in {time.time() - t0:.0f}s", file=sys.stderr)
 
     t0 = time.time()
     # Recorded before measuring: restore's model may be retrained meanwhile.

@@ -164,15 +164,19 @@ def test_function_disfluency_reads_the_words_after_swaps():
     det = Detector()
     assert det.p.weights[SIGNALS.index("function_disfluency")] > 0  # trained to raise P(spun)
     lm = det.r.lm
-    # Lower-case function words outside quotes: "were", "at" (after a swap),
-    # "over", "their"; the capitalised "The" and the quoted "we" are not read.
-    text = "The troopers were requested at hand over their phones, \u201cwe said\u201d."
+    # Lower-case function words outside quotes with a history: "were", "at"
+    # (after a swap), "over", "their", "to", "them". Not read: "The" (capitalised, here and
+    # mid-sentence), "of" (after a number: no history), the quoted "we".
+    text = ("The troopers were requested at hand over their phones to The Post; "
+            "3 of them \u201cwe said\u201d.")
     scan = det._context_gains(text, function_words=True)
     assert scan.function_gains == pytest.approx([
         lm.logprob("were", "troopers", "the") - lm.logprob("were"),
         lm.logprob("at", "requested", "were") - lm.logprob("at"),
         lm.logprob("over", "hand", "at") - lm.logprob("over"),
         lm.logprob("their", "over", "hand") - lm.logprob("their"),
+        lm.logprob("to", "phones", "their") - lm.logprob("to"),
+        lm.logprob("them", "of") - lm.logprob("them"),  # its history starts after the number
     ])
     # The screening pass does not pay for them.
     assert det._context_gains(text).function_gains == []

@@ -240,9 +240,10 @@ class ContextScan(NamedTuple):
     unigrams: list[float]  # ln P(word), no context
     hits: int  # phrase-table artefacts (multiword entries) found
     words: list[str]  # the content words, lower-cased
-    # Left-context gains of the lower-case function words outside quotes that
-    # have a history (measure() only; the screening pass skips them).
-    function_gains: list[float] = []
+    # Left-context gains of the other lower-case words (stopwords, words of one
+    # or two letters) outside quotes that have a history; measure() only, the
+    # screening pass leaves it empty.
+    function_gains: list[float]
 
 
 @dataclass
@@ -428,7 +429,8 @@ class Detector:
         This is the screening path's only work: a regex split, about three
         cached LM lookups per word, and a scan for multiword table entries.
         With ``function_words``, the left-context gain of each lower-case
-        function word (one more lookup each) is kept too.
+        word that is not a content word (stopwords, words of one or two
+        letters; one more lookup each) is kept too.
         """
         lm = self.r.lm
         h1: str | None = None
@@ -540,6 +542,7 @@ class Detector:
             "quote_contrast": round(s["quote_contrast"], 3),
             "graded_disfluency": round(s["graded_disfluency"], 3),
             "vocabulary_rarity": round(s["vocabulary_rarity"], 3),
+            "function_disfluency": round(s["function_disfluency"], 3),
             "n_words": ev.doc.n_words,
             "candidate_spans": len(ev.spans),
             "threshold": model.threshold,
