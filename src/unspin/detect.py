@@ -401,9 +401,13 @@ class Detector:
         return find_phrases(doc, self.listed, self._listed_max)
 
     # -- the score ----------------------------------------------------------
-    def probability(self, signals: dict[str, float]) -> float:
-        p = self.p.for_length(signals["log_words"])
-        z = p.bias + sum(w * signals[s] for s, w in zip(SIGNALS, p.weights, strict=True))
+    def model_for(self, signals: dict[str, float]) -> DetectParams:
+        """The weights and threshold that score a text with these signals."""
+        return self.p.for_length(signals["log_words"])
+
+    def probability(self, signals: dict[str, float], model: DetectParams | None = None) -> float:
+        m = self.model_for(signals) if model is None else model
+        z = m.bias + sum(w * signals[s] for s, w in zip(SIGNALS, m.weights, strict=True))
         return _sigmoid(z)
 
     def quick_scores(self, text: str) -> tuple[int, list[float], int]:
@@ -523,13 +527,14 @@ class Detector:
                 return Detection(0.0, "clean", [],
                                  {"screened": True, "suspicious_share": round(share, 4)})
         ev = self.measure(text)
-        p = self.probability(ev.signals)
-        verdict = "spun" if p >= self.p.for_length(ev.signals["log_words"]).threshold else "clean"
-        return Detection(p, verdict, self.findings(ev, p), self._report(ev))
+        # One model for the score, the verdict and the report.
+        model = self.model_for(ev.signals)
+        p = self.probability(ev.signals, model)
+        verdict = "spun" if p >= model.threshold else "clean"
+        return Detection(p, verdict, self.findings(ev, p), self._report(ev, model))
 
-    def _report(self, ev: Evidence) -> dict:
+    def _report(self, ev: Evidence, model: DetectParams) -> dict:
         s = ev.signals
-        model = self.p.for_length(s["log_words"])
         contrib = {
             k: round(w * s[k], 3) for k, w in zip(SIGNALS, model.weights, strict=True) if w
         }
@@ -633,6 +638,11 @@ def _content_offsets(text: str) -> list[tuple[int, int]]:
             if not _breaks_ngrams(m.group()) and _is_content(m.group(), m.group().lower())]
 
 
+def _excess(gain: float) -> float:
+    """How many nats a word's context makes it less likely, past the slack."""
+    return max(0.0, -gain - DISFLUENCY_SLACK)
+
+
 def disfluency(gains: list[float], quoted: list[bool], words: list[str]) -> float:
     """Mean of max(0, -gain - DISFLUENCY_SLACK) over the distinct content words
     outside quotes (a word that recurs counts once, with its mean).
@@ -652,7 +662,7 @@ def disfluency(gains: list[float], quoted: list[bool], words: list[str]) -> floa
     by_word: dict[str, list[float]] = {}
     for g, q, w in zip(gains, quoted, words, strict=True):
         if not q:
-            by_word.setdefault(w, []).append(max(0.0, -g - DISFLUENCY_SLACK))
+            by_word.setdefault(w, []).append(_excess(g))
     return sum(sum(v) / len(v) for v in by_word.values()) / max(len(by_word), 1)
 
 
@@ -665,7 +675,7 @@ def function_disfluency(gains: list[float]) -> float:
     >>> function_disfluency([])
     0.0
     """
-    return sum(max(0.0, -g - DISFLUENCY_SLACK) for g in gains) / max(len(gains), 1)
+    return sum(_excess(g) for g in gains) / max(len(gains), 1)
 
 
 def rarity(unigrams: list[float], quoted: list[bool]) -> float:
