@@ -242,6 +242,41 @@ def test_jobs_2_gives_the_same_rows_in_order(tmp_path, texts):
     assert len(one.read_text().splitlines()) == 13
 
 
+
+def test_jobs_2_run_that_fails_mid_way_raises_instead_of_hanging(tmp_path, monkeypatch):
+    # A writer that fails (disk full) while the feeder waits for a free slot:
+    # the run must end with the error, not wait on the feeding thread forever.
+    import threading
+
+    lines = "".join(json.dumps({"id": str(k), "text": f"hello world {k}"}) + "\n"
+                    for k in range(200))
+    (tmp_path / "a.jsonl").write_text(lines, encoding="utf-8")
+    monkeypatch.setattr(scan, "warm_up", lambda *a, **k: None)
+    monkeypatch.setattr(scan, "process_record",
+                        lambda rec, **kw: dict(scan.empty_row(rec), error=None))
+    written = []
+
+    def write(self, row):
+        written.append(row)
+        if len(written) == 5:
+            raise OSError("disk full")
+
+    monkeypatch.setattr(scan.RowWriter, "write", write)
+    outcome: list[BaseException] = []
+
+    def run():
+        try:
+            scan.run_local([str(tmp_path / "a.jsonl")], str(tmp_path / "o.jsonl"),
+                           jobs=2, chunksize=1)
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread
+            outcome.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "run_local hung after its writer failed"
+    assert len(outcome) == 1 and isinstance(outcome[0], OSError)
+
 # -------------------------------------------------------------- spark
 
 

@@ -543,9 +543,20 @@ def _work(item: tuple[int, Record | None], **kw: Any) -> tuple[int, Row | None]:
     return unit, (None if record is None else process_record(record, **kw))
 
 
-def _throttled(items: Iterator[Any], sem: threading.BoundedSemaphore) -> Iterator[Any]:
+def _throttled(items: Iterator[Any], sem: threading.BoundedSemaphore,
+               stop: threading.Event) -> Iterator[Any]:
+    """``items``, one per free slot of ``sem``; ends once ``stop`` is set.
+
+    The pool's task thread runs this generator: if it waited on ``sem``
+    for good, ``pool.terminate()`` would wait for it in turn and a failed
+    run (disk full, Ctrl-C) would hang instead of exiting.
+    """
     for item in items:
-        sem.acquire()
+        while not sem.acquire(timeout=0.1):
+            if stop.is_set():
+                return
+        if stop.is_set():
+            return
         yield item
 
 
@@ -591,6 +602,7 @@ def run_local(
     counts = {"docs": 0, "errors": 0, "units": len(units), "skipped": skipped}
     writer: RowWriter | None = RowWriter(out, fmt) if single else None
     pool = None
+    stop = threading.Event()
     try:
         if jobs > 1:
             import multiprocessing as mp
@@ -603,7 +615,7 @@ def run_local(
             pool = ctx.Pool(jobs)
             sem = threading.BoundedSemaphore(jobs * chunksize * 4)  # records in flight
             results: Iterator[tuple[int, Row | None]] = pool.imap(
-                work, _throttled(feed(), sem), chunksize=chunksize)
+                work, _throttled(feed(), sem, stop), chunksize=chunksize)
         else:
             sem = None
             results = map(work, feed())
@@ -632,6 +644,7 @@ def run_local(
         prog.close()
         if writer is not None:
             writer.abort()
+        stop.set()  # before terminate(): it waits for the feeding thread
         if pool is not None:
             pool.terminate()
             pool.join()
