@@ -269,6 +269,19 @@ def test_group_clusters_copies_of_one_source():
     assert clusters[0].fingerprint  # the swaps the copies share with each other/the source
 
 
+def test_group_fingerprint_does_not_depend_on_how_ids_sort():
+    # An excerpt traces to its source, not the other way round: the pair's
+    # substitutions must count whichever of the two ids sorts first.
+    copy, _ = spin(TEXTS["03"], seed=1)
+    excerpt = "\n\n".join([p for p in copy.split("\n\n") if p.strip()][:2])
+    fps = []
+    for first, second in (("a_excerpt", "b_source"), ("z_excerpt", "b_source")):
+        clusters = group([(first, excerpt), (second, TEXTS["03"])])
+        assert sorted(clusters[0].members) == sorted([first, second])
+        fps.append(clusters[0].fingerprint)
+    assert fps[0] and fps[0] == fps[1]
+
+
 def test_learned_table_fixes_swaps_restore_missed():
     pairs = [(spin(TEXTS[k], seed=i)[0], TEXTS[k]) for i, k in enumerate(INDEXED[:8])]
     learned = learn_pairs(pairs)

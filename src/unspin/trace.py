@@ -362,13 +362,17 @@ def group(
             x = parent[x]
         return x
 
-    edges: list[tuple[str, str]] = []
+    # Each pair once, whichever side found it. A trace is one-way (an excerpt
+    # finds its source, but the source, mostly text the excerpt lacks, need
+    # not find the excerpt), so keeping only the finds of the smaller id
+    # lost pairs depending on how the ids sort. A dict keeps them in order.
+    edges: dict[tuple[str, str], None] = {}
     for doc_id, text in items:
         result = trace(text, index, top=len(items), threshold=threshold, exclude=[doc_id],
                        synonyms=False, min_score=0.0)
         for m in result.matches:
-            if doc_id < m.id:  # each pair once (a trace is nearly symmetric)
-                edges.append((doc_id, m.id))
+            a, b = sorted((doc_id, m.id))
+            edges[a, b] = None
             parent[find(doc_id)] = find(m.id)
     texts = dict(items)
     subs: dict[str, Counter[tuple[str, str]]] = {}
