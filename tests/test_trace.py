@@ -491,3 +491,15 @@ def test_cli_bad_inputs_exit_nonzero_with_one_line(tmp_path):
         p = run(*args)
         assert p.returncode == 1, (args, p.stderr)
         assert p.stderr.startswith(b"unspin: error: ") and p.stderr.count(b"\n") == 1
+
+
+def test_excluded_document_does_not_set_the_relative_floor():
+    # The query itself is indexed and excluded; a document holding a third of
+    # it scores far below the query's own entry but is still a valid match.
+    text = TEXTS["03"]
+    paras = [p for p in text.split("\n\n") if p.strip()]
+    part = "\n\n".join(paras[: len(paras) // 3])
+    index = Index(storage=MemoryStorage())
+    index.add([SourceDoc("self", text), SourceDoc("part", part), SourceDoc("other", TEXTS["11"])])
+    result = trace(text, index, exclude=["self"], threshold=0.2)
+    assert [m.id for m in result.matches] == ["part"]

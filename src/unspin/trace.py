@@ -293,6 +293,8 @@ def trace(
         raise InputError("nothing to trace: the input has no words")
     skip = set(exclude)
     cands = candidates(doc, index, limit=max(3 * top, 10) + len(skip))
+    if skip:  # first, so that the relative floor is set by a document that may match
+        cands = [c for c in cands if index.doc(c[0]).id not in skip]
     if min_score > 0:
         floor = max(min_score, MIN_REL_SCORE * max((c[1] for c in cands), default=0.0))
         cands = [c for c in cands if c[1] >= floor]
@@ -301,8 +303,6 @@ def trace(
     aligned = 0
     for rowid, score, n_shared in cands:
         src = index.doc(rowid)
-        if src.id in skip:
-            continue
         aligned += 1
         al = align(doc, src.text)
         best = max(best, al.coverage)
