@@ -1,10 +1,14 @@
-"""The parsed-thesaurus cache: same tables as parsing, and a bad cache is ignored."""
+"""The parsed-thesaurus cache (same tables as parsing, a bad cache is ignored) and user tables."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
-from unspin.lexicon import Lexicon, _cache_path
+import pytest
+
+from unspin.lexicon import Lexicon, _cache_path, read_table
+from unspin.text import InputError
 
 DATA = resources.files("unspin") / "data" / "lexicon.tsv.gz"
 
@@ -66,3 +70,39 @@ def test_rows_and_readings_match_lookup_and_analyses():
         assert list(lex.readings(w)) == [(a.lemma, a.tag) for a in lex.analyses(w)], w
     fresh = Lexicon.default().with_table([])
     assert fresh.rows("instruct") and fresh.rows("instruct") is fresh.rows("instruct")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("pps.csv", "tortured_phrase,correct,probability\ncounterfeit consciousness,"
+         "artificial intelligence,0.9\n", [("counterfeit consciousness",
+                                            "artificial intelligence", 0.9)]),
+        ("t.tsv", "spun\toriginal\n12 months\tyear\n", [("12 months", "year", 0.5)]),
+        ("t.json", '{"entries": [{"tortured": "profound learning", "expected": "deep '
+         'learning", "prob": 1}]}', [("profound learning", "deep learning", 1.0)]),
+        ("o.json", '{"got here": "came"}', [("got here", "came", 0.5)]),
+    ],
+)
+def test_read_table_shapes(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    assert read_table(path) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("e.csv", "", "is empty"),
+        ("p.csv", "spun,original,prob\nfoo,bar,high\n", "row 2: probability 'high'"),
+        ("r.csv", "foo,bar,1.5\n", "not in (0, 1]"),
+        ("j.json", '[{"spun": "a", "original": "b", "prob": "x"}]', "entry 1"),
+        ("s.json", '"just a string"', "expected a JSON list or object"),
+        ("b.json", "[1, 2", "not valid JSON"),
+    ],
+)
+def test_read_table_bad_files_are_one_line_input_errors(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(message)):
+        read_table(path)

@@ -381,6 +381,11 @@ def _read_tsv(f) -> list[tuple[str, str, float]]:
     return pairs
 
 
+# Field names of a user table's columns (JSON keys, or a CSV/TSV header row).
+_SPUN_FIELDS = ("spun", "tortured", "tortured_phrase")
+_ORIGINAL_FIELDS = ("original", "correct", "expected")
+
+
 def read_table(path: str | Path) -> list[tuple[str, str, float]]:
     """Read a user substitution table: JSON, CSV or TSV of spun → original.
 
@@ -395,23 +400,38 @@ def read_table(path: str | Path) -> list[tuple[str, str, float]]:
         raw = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read lexicon {p}: {e}") from None
+    if not raw.strip():
+        raise InputError(f"lexicon {p} is empty")
     pairs: list[tuple[str, str, float]] = []
-    if p.suffix.lower() == ".json" or raw.lstrip()[:1] in "[{":
+
+    def prob_of(value: object, where: str) -> float:
+        try:
+            prob = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InputError(f"lexicon {p}: {where}: probability {value!r} is not a number"
+                             ) from None
+        if not 0.0 < prob <= 1.0:
+            raise InputError(f"lexicon {p}: {where}: probability {prob} is not in (0, 1]")
+        return prob
+
+    if p.suffix.lower() == ".json" or raw.lstrip()[:1] in ("[", "{"):
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as e:
             raise InputError(f"lexicon {p} is not valid JSON: {e}") from None
         if isinstance(data, dict) and "entries" in data:
             data = data["entries"]
+        if not isinstance(data, dict | list):
+            raise InputError(f"lexicon {p}: expected a JSON list or object")
         items = data.items() if isinstance(data, dict) else data
-        for item in items:
+        for k, item in enumerate(items):
             if isinstance(item, dict):
-                spun = item.get("spun") or item.get("tortured") or item.get("tortured_phrase")
-                orig = item.get("original") or item.get("correct") or item.get("expected")
-                prob = float(item.get("prob", item.get("probability", 0.5)))
+                spun = next((item[f] for f in _SPUN_FIELDS if item.get(f)), None)
+                orig = next((item[f] for f in _ORIGINAL_FIELDS if item.get(f)), None)
+                prob = prob_of(item.get("prob", item.get("probability", 0.5)), f"entry {k + 1}")
             elif isinstance(item, list | tuple) and len(item) >= 2:
                 spun, orig = item[0], item[1]
-                prob = float(item[2]) if len(item) > 2 else 0.5
+                prob = prob_of(item[2], f"entry {k + 1}") if len(item) > 2 else 0.5
             else:
                 raise InputError(f"lexicon {p}: cannot read entry {item!r}")
             if isinstance(spun, str) and isinstance(orig, str):
@@ -419,9 +439,9 @@ def read_table(path: str | Path) -> list[tuple[str, str, float]]:
     else:
         dialect = "excel-tab" if "\t" in raw.split("\n", 1)[0] else "excel"
         for i, row in enumerate(csv.reader(io.StringIO(raw), dialect=dialect)):
-            if len(row) < 2 or (i == 0 and row[0].strip().lower() in ("spun", "tortured")):
-                continue
-            prob = float(row[2]) if len(row) > 2 and row[2].strip() else 0.5
+            if len(row) < 2 or (i == 0 and row[0].strip().lower() in _SPUN_FIELDS):
+                continue  # a header row names the spun column as JSON entries do
+            prob = prob_of(row[2], f"row {i + 1}") if len(row) > 2 and row[2].strip() else 0.5
             pairs.append((row[0], row[1], prob))
     if not pairs:
         raise InputError(f"lexicon {p} has no entries")
