@@ -98,6 +98,18 @@ def test_spun_paragraph_scores_higher_than_its_original():
     assert spun.signals["spin_rate"] > clean.signals["spin_rate"]
 
 
+def test_crawl_line_is_metadata_for_detect_too():
+    # restore and the index skip a leading "date YYYY-MM-DD" line; detect's
+    # word-level signals must not score it either, and offsets still index
+    # the input as given.
+    meta = "date 2022-05-22\n"
+    plain, dated = unspin.detect(SPUN), unspin.detect(meta + SPUN)
+    assert dated.signals == plain.signals
+    assert dated.spun_probability == plain.spun_probability
+    shifted = [(f.start + len(meta), f.end + len(meta), f.kind) for f in plain.findings]
+    assert [(f.start, f.end, f.kind) for f in dated.findings] == shifted
+
+
 def test_article_clash_is_a_finding_with_a_repair():
     d = unspin.detect(SPUN)
     clashes = [f for f in d.findings if f.kind == "article_mismatch"]

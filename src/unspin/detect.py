@@ -63,7 +63,7 @@ from .restore import (
     default_restorer,
     score_spans,
 )
-from .text import QUOTE_MARKS, Document, check_text, match_case, quote_after
+from .text import QUOTE_MARKS, Document, check_text, match_case, meta_end, quote_after
 
 # The detect model's inputs, in weight order (see measure()).
 SIGNALS = (
@@ -361,7 +361,7 @@ class Detector:
         lw = math.log(n)
         high = _non_overlapping([s for s in spans if s.posterior >= HIGH_POSTERIOR])
         listed = self.find_listed(doc)
-        scan = self._context_gains(doc.text, function_words=True)
+        scan = self._context_gains(doc.text, function_words=True, start=doc.body_start)
         multi = sum(1 for i, j, *_ in listed if j - i > 1)
         dis = disfluency(scan.gains, scan.quoted, scan.words)
         rare = rarity(scan.unigrams, scan.quoted)
@@ -416,10 +416,11 @@ class Detector:
         The screening pass; ``measure`` reads the same gains (with their quote
         flags) from :meth:`_context_gains` instead of a second LM pass.
         """
-        scan = self._context_gains(text)
+        scan = self._context_gains(text, start=meta_end(text))
         return scan.n_words, scan.gains, scan.hits
 
-    def _context_gains(self, text: str, function_words: bool = False) -> ContextScan:
+    def _context_gains(self, text: str, function_words: bool = False, start: int = 0
+                       ) -> ContextScan:
         """quick_scores plus, per content word, its unigram ln-probability and
         whether it is inside a quotation.
 
@@ -434,7 +435,8 @@ class Detector:
         cached LM lookups per word, and a scan for multiword table entries.
         With ``function_words``, the left-context gain of each lower-case
         word that is not a content word (stopwords, words of one or two
-        letters; one more lookup each) is kept too.
+        letters; one more lookup each) is kept too. Reading starts at
+        ``start``: after a crawl line, as :class:`Document` does.
         """
         lm = self.r.lm
         h1: str | None = None
@@ -447,7 +449,7 @@ class Detector:
         fgains: list[float] = []
         quote = False
         waiting = -1  # index in gains of the word just before, awaiting its right side
-        for tok in _QUICK_WORD.findall(text):
+        for tok in _QUICK_WORD.findall(text, start):
             if tok in _SENTENCE_END:
                 h1 = h2 = None
                 waiting = -1
@@ -595,8 +597,8 @@ class Detector:
             p = self.probability(ev.signals)
         if ev.scan is not None and p >= FINDING_POSTERIOR:
             used = [(f.start, f.end) for f in out]
-            for (a, b), g, q in zip(_content_offsets(doc.text), ev.scan.gains, ev.scan.quoted,
-                                    strict=True):
+            offsets = _content_offsets(doc.text, doc.body_start)
+            for (a, b), g, q in zip(offsets, ev.scan.gains, ev.scan.quoted, strict=True):
                 if (g < UNLIKELY_GAIN and not q
                         and not any(a < e and x < b for x, e in used)):
                     out.append(Finding(a, b, doc.text[a:b], "unlikely_word",
@@ -623,7 +625,7 @@ def _breaks_ngrams(tok: str) -> bool:
     return tok[0].isdigit() or "-" in tok
 
 
-def _content_offsets(text: str) -> list[tuple[int, int]]:
+def _content_offsets(text: str, start: int = 0) -> list[tuple[int, int]]:
     """Character spans of the words Detector._context_gains scores, in its order.
 
     Computed apart, and only when findings need them: recording spans inside
@@ -634,7 +636,7 @@ def _content_offsets(text: str) -> list[tuple[int, int]]:
     [(4, 11), (19, 23)]
     """
     # Sentence ends and quote marks are single characters: never content.
-    return [m.span() for m in _QUICK_WORD.finditer(text)
+    return [m.span() for m in _QUICK_WORD.finditer(text, start)
             if not _breaks_ngrams(m.group()) and _is_content(m.group(), m.group().lower())]
 
 

@@ -40,7 +40,7 @@ from operator import add, and_, getitem, itemgetter, le, lshift, mul, or_, sub
 from pathlib import Path
 from typing import Protocol
 
-from .text import Document, InputError
+from .text import Document, InputError, meta_end
 
 SCHEMA_NAME = "unspin-index"
 SCHEMA_VERSION = 3  # 3: segmented postings; 2: arithmetic shingle keys; 1: blake2b keys
@@ -119,7 +119,6 @@ _KEY_RE = re.compile(
     r"|[\n.!?]",
     re.UNICODE,
 )  # no groups: findall then returns plain strings, ~2x cheaper than tuples
-_META_RE = re.compile(r"\A\s*date \d{4}-\d{2}-\d{2}(?:[ \t]*\n| )")  # = unspin.text
 _BREAKS = frozenset("\n.!?")
 _SWAP = sys.byteorder != "little"  # blobs and slots are little-endian on every platform
 # token -> (key tokens mid-sentence, key tokens at a sentence start, index of
@@ -204,9 +203,7 @@ def _token_table(text: str) -> list[_Parts]:
     break, and kept by split). tests/test_trace.py checks this against the
     token-by-token definition.
     """
-    meta = _META_RE.match(text)
-    if meta:
-        text = text[meta.end() :]
+    text = text[meta_end(text) :]
     chunks = text.replace("\n", " . ").split()
     # getitem, not .get: a miss goes to __missing__, which fills the cache;
     # filter(None) drops the token-less chunks (their parts are ()).

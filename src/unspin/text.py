@@ -31,6 +31,20 @@ _TOKEN_RE = re.compile(
 )
 # A crawl line such as "date 2022-05-22" before the article is metadata.
 _META_RE = re.compile(r"\A\s*date \d{4}-\d{2}-\d{2}(?:[ \t]*\n| )")
+
+
+def meta_end(text: str) -> int:
+    """Where the text after a leading crawl line ("date 2022-05-22") starts; 0 if none.
+
+    >>> meta_end("date 2022-05-22 The officer told CNN.")
+    16
+    >>> meta_end("The date 2022-05-22 was set.")
+    0
+    """
+    meta = _META_RE.match(text)
+    return meta.end() if meta else 0
+
+
 _OPEN_QUOTES = "“«„"
 _CLOSE_QUOTES = "”»"
 _SENTENCE_END = ".!?"
@@ -78,8 +92,7 @@ class Document:
 
     @classmethod
     def from_text(cls, text: str) -> Document:
-        meta = _META_RE.match(text)
-        body_start = meta.end() if meta else 0
+        body_start = meta_end(text)
         tokens: list[Token] = []
         in_quote = False
         sentence_start = True
