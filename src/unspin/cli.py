@@ -235,7 +235,13 @@ def cmd_learn(args) -> int:
             raise InputError("use either --site or --copy/--source, not both")
         from pathlib import Path
 
-        ref_paths = args.reference or [str(Path(__file__).resolve().parents[2] / "corpus" / "own")]
+        # The project's own prose is the default reference, but it exists only
+        # in a source checkout: an installed package has no corpus/.
+        own = Path(__file__).resolve().parents[2] / "corpus" / "own"
+        if not args.reference and not own.is_dir():
+            raise InputError("learn --site needs --reference PATH: clean prose of the same "
+                             "kind as the site's (this installation has no corpus/own)")
+        ref_paths = args.reference or [str(own)]
         site = [d.text for d in _iter_docs([args.site])]
         reference = [d.text for d in _iter_docs(ref_paths)]
         entries = learn_site(site, reference)
@@ -387,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="its source, in the same order as --copy")
     le.add_argument("--site", metavar="DIR", help="source-free mode: many pages of one site")
     le.add_argument("--reference", action="append", metavar="PATH",
-                    help="clean reference prose for --site (default: corpus/own)")
+                    help="clean reference prose for --site (default: corpus/own in a checkout)")
     le.add_argument("--out", metavar="FILE", help="write the table here (default: stdout)")
     le.set_defaults(func=cmd_learn)
 
