@@ -616,9 +616,9 @@ class SQLiteStorage:
         self.path = str(path)
         if self.path != ":memory:" and os.path.exists(self.path):
             _check_sqlite_header(self.path)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per batch.
+        self.db = sqlite3.connect(self.path, isolation_level=None)
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per batch.
-            self.db = sqlite3.connect(self.path, isolation_level=None)
             # 8 KiB pages: 2-3 news texts (and ~5 partition rows) per page instead
             # of one text and a third of the page empty. Only a new file takes it.
             self.db.execute("PRAGMA page_size=8192")
@@ -631,7 +631,10 @@ class SQLiteStorage:
                 self.db.executescript(_DDL)
             else:
                 self._check_tables()
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, InputError) as e:
+            self.db.close()  # a rejected file is not left open
+            if isinstance(e, InputError):
+                raise
             raise InputError(f"{self.path} is not a usable unspin index ({e})") from None
 
     def _fresh(self) -> bool:
@@ -870,6 +873,16 @@ class Index:
             if str(path) != ":memory:" and p.is_dir():
                 raise InputError(f"{p} is a directory, not an index file")
             storage = SQLiteStorage(path)
+            try:
+                self._open(storage, path, classes)
+            except BaseException:
+                storage.close()  # ours to close: a rejected file is not left open
+                raise
+        else:
+            self._open(storage, path, classes)
+
+    def _open(self, storage: Storage, path: str | os.PathLike[str] | None, classes: bool) -> None:
+        """Check (or, for an empty storage, write) the schema rows."""
         self.storage = storage
         try:
             name, version = storage.get_meta("schema"), storage.get_meta("version")
