@@ -198,6 +198,43 @@ def test_hostile_inputs_become_error_rows_and_the_run_goes_on(tmp_path, texts):
     assert len(rows) == len(errors) + len(ok_ids) == 11 + len(trunc)  # rows in = rows out
 
 
+@pytest.mark.parametrize("out_name", ["out.jsonl", "out.parquet"])
+def test_unstorable_field_is_an_error_row_and_a_bom_is_no_record(tmp_path, texts, out_name):
+    # A JSON "\\udc00" escape in an id no output format can store: that
+    # record is reported, and the writer (and the good records) carry on.
+    lines = [json.dumps({"id": "a", "text": texts[0]}),
+             '{"id": "b\\udc00", "text": ' + json.dumps(texts[1]) + "}",
+             json.dumps({"id": "c", "text": texts[2]})]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode("utf-8") + b"\n")
+    out = tmp_path / out_name
+    assert main(["scan", str(src), "--out", str(out)]) == 0
+    rows = scan.read_rows(str(out))
+    assert [(r["id"], r["error"] is None) for r in rows] == [
+        ("a", True), (f"{src}#2", False), ("c", True)]
+    assert "unpaired surrogate" in rows[1]["error"]
+
+
+@pytest.mark.parametrize("where", ["payload", "headers"])
+def test_truncated_plain_warc_reports_the_cut_record(tmp_path, texts, where):
+    from unspin.scan import read_warc
+
+    path = tmp_path / "t.warc"
+    _warc(path, [("http://w/1", _html(texts[0])), ("http://w/2", _html(texts[1]))], gz=False)
+    data = path.read_bytes()
+    second = data.find(b"WARC/1.0", 10)
+    cut = second + 200 if where == "headers" else len(data) - 300
+    path.write_bytes(data[:cut])
+    rows = list(read_warc(str(path)))
+    assert rows[0]["error"] is None and rows[0]["id"] == "http://w/1"
+    assert len(rows) == 2 and rows[1]["text"] is None
+    # warcio itself trips on some cuts ("malformed"); the others were silent
+    assert rows[1]["error"].split(" WARC")[0] in ("truncated", "malformed")
+    whole = tmp_path / "whole.warc"
+    whole.write_bytes(data)
+    assert [r["error"] for r in read_warc(str(whole))] == [None, None]
+
+
 # -------------------------------------------------------------- local engine
 
 

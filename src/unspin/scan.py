@@ -199,6 +199,9 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
     return units
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _error(path: str, n: int, message: str, **meta: Any) -> Record:
     return {"input": path, "record": n, "id": meta.get("id") or f"{path}#{n}",
             "url": meta.get("url"), "date": meta.get("date"), "text": None, "error": message}
@@ -309,7 +312,8 @@ def read_jsonl(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                     yield _error(path, n, f"line {n}: empty line")
                     continue
                 try:
-                    rec = json.loads(_decode(line))
+                    # A BOM before the first line is the file's, not the record's.
+                    rec = json.loads(_decode(line).removeprefix("\ufeff"))
                     if not isinstance(rec, dict):
                         raise ValueError("not a JSON object")
                     text = rec.get("text")
@@ -320,6 +324,13 @@ def read_jsonl(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                     continue
                 meta = {k: (None if rec.get(k) is None else str(rec.get(k)))
                         for k in ("id", "url", "date")}
+                # A "\udc00" escape in a field no output format can store:
+                # report the record rather than fail the writer, and the run.
+                bad = [k for k, v in meta.items() if v is not None and _SURROGATE.search(v)]
+                if bad:
+                    yield _error(path, n, f"line {n}: invalid record ('{bad[0]}' holds an "
+                                 "unpaired surrogate)")
+                    continue
                 yield _doc(path, n, text, **meta)
     except (OSError, EOFError, zlib.error) as e:  # truncated/corrupt gzip, unreadable file
         yield _error(path, n + 1, f"line {n + 1}: unreadable from here on ({e})")
@@ -330,9 +341,12 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
     from warcio.archiveiterator import ArchiveIterator
 
     n = 0
+    end = size = 0
     try:
         with open(path, "rb") as f:
-            for rec in ArchiveIterator(f):
+            size = os.fstat(f.fileno()).st_size
+            records = ArchiveIterator(f)
+            for rec in records:
                 if rec.rec_type not in ("response", "conversion", "resource"):
                     continue
                 headers = rec.rec_headers
@@ -359,10 +373,14 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                     data = rec.content_stream().read(max_bytes + 1)
                     if len(data) > max_bytes:
                         raise InputError(f"document is larger than {max_bytes} bytes")
+                    if getattr(rec.raw_stream, "limit", 0) > 0:  # bytes promised, not there
+                        raise InputError("truncated WARC: the record ends before its "
+                                         "Content-Length")
                     text = _decode(data)
                     yield _doc(path, n, html_to_text(text) if is_html else text, **meta)
                 except (InputError, ValueError, OSError, EOFError, zlib.error) as e:
                     yield _error(path, n, str(e), **meta)
+            end = records.offset
     except Exception as e:  # noqa: BLE001 - warcio raises several types on a broken archive
         yield _error(path, n + 1, f"malformed WARC record after record {n} "
                      f"({type(e).__name__}: {e})")
@@ -371,6 +389,21 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
     # vanish without a trace: check that the last gzip member is complete.
     if path.endswith(".gz") and not _gzip_complete(path):
         yield _error(path, n + 1, f"truncated gzip: the archive ends mid-record after record {n}")
+    # Uncompressed, a cut inside a record's headers ends the iteration just
+    # as quietly: the bytes after the last whole record are that record.
+    elif not path.endswith(".gz") and end < size and _has_text_after(path, end):
+        yield _error(path, n + 1, f"truncated WARC: {size - end} bytes after record {n} "
+                     "are not a complete record")
+
+
+def _has_text_after(path: str, offset: int) -> bool:
+    """Whether ``path`` holds anything but whitespace from ``offset`` on."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while data := f.read(1 << 16):
+            if data.strip():
+                return True
+    return False
 
 
 def _gzip_complete(path: str, chunk: int = 1 << 20) -> bool:

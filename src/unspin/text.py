@@ -153,6 +153,9 @@ def find_spintax(text: str) -> list[re.Match]:
     return list(_SPINTAX.finditer(text))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_text(text: str, max_chars: int = 5_000_000) -> str:
     """Validate that ``text`` is prose unspin can work on; raise InputError if not.
 
@@ -166,24 +169,33 @@ def check_text(text: str, max_chars: int = 5_000_000) -> str:
         raise InputError(f"input is too large ({len(text):,} characters; limit {max_chars:,})")
     sample = text[:100_000]
     controls = len(_CONTROL.findall(sample))
-    if controls and controls > 0.001 * len(sample):
+    if "\x00" in text or (controls and controls > 0.001 * len(sample)):
         raise InputError("input looks binary (control characters), not text")
+    # Only a JSON "\ud800" escape or a Python caller can bring one in; no
+    # UTF-8 encoder (our output included) can write it.
+    if _SURROGATE.search(text):
+        raise InputError("input contains unpaired surrogates: it is not valid Unicode text")
     return text
 
 
 def decode_bytes(data: bytes, name: str = "input") -> str:
     """Decode UTF-8 input strictly, with a one-line error otherwise.
 
+    A byte-order mark is kept: it is part of the input, so restore gives it
+    back and every offset indexes the input as read.
+
     >>> decode_bytes(b"caf\\xc3\\xa9")
     'café'
+    >>> decode_bytes(b"\\xef\\xbb\\xbfcaf\\xc3\\xa9")
+    '\\ufeffcafé'
     >>> decode_bytes(b"\\xff\\xfebad")
     Traceback (most recent call last):
     unspin.text.InputError: input is not valid UTF-8 (byte 0xff at offset 0)
     """
-    if b"\x00" in data[:100_000]:
+    if b"\x00" in data:
         raise InputError(f"{name} looks binary (NUL bytes), not text")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         bad = data[e.start : e.start + 1].hex()
         raise InputError(f"{name} is not valid UTF-8 (byte 0x{bad} at offset {e.start})") from None
