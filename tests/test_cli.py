@@ -95,3 +95,17 @@ def test_missing_file_and_bad_confidence():
     assert p.returncode == 1 and b"cannot read" in p.stderr
     p = run("restore", "--confidence", "2", str(SPUN))
     assert p.returncode == 2
+
+
+def test_byte_order_mark_is_kept_and_offsets_count_it():
+    bom = "\ufeff"
+    clean = bom + (ROOT / "examples" / "clean_news.txt").read_text(encoding="utf-8")
+    p = run("restore", "-", stdin=clean.encode("utf-8"))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == clean.encode("utf-8")  # byte-identical, BOM included
+    spun = bom + SPUN.read_text(encoding="utf-8")
+    p = run("restore", "--format", "json", "-", stdin=spun.encode("utf-8"))
+    data = json.loads(p.stdout)
+    assert data["text"].startswith(bom + "date 2026-03-14 ")  # still metadata after a BOM
+    assert data["changes"] and all(spun[c["start"]:c["end"]] == c["spun"]
+                                   for c in data["changes"])

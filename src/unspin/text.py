@@ -30,7 +30,7 @@ _TOKEN_RE = re.compile(
     re.UNICODE,
 )
 # A crawl line such as "date 2022-05-22" before the article is metadata.
-_META_RE = re.compile(r"\A\s*date \d{4}-\d{2}-\d{2}(?:[ \t]*\n| )")
+_META_RE = re.compile(r"\A\ufeff?\s*date \d{4}-\d{2}-\d{2}(?:[ \t]*\n| )")
 
 
 def meta_end(text: str) -> int:
