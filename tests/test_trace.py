@@ -430,6 +430,30 @@ def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def test_cli_index_add_keeps_good_documents_and_reports_bad_ones(tmp_path):
+    # Batch rule: bad files and records are reported, the good ones indexed,
+    # and the exit code says something was skipped.
+    src_dir = tmp_path / "sources"
+    src_dir.mkdir()
+    (src_dir / "a.txt").write_text(TEXTS[INDEXED[0]], encoding="utf-8")
+    (src_dir / "empty.txt").write_bytes(b"")
+    (src_dir / "latin1.txt").write_bytes("café société".encode("latin-1"))
+    (src_dir / "b.jsonl").write_text(
+        json.dumps({"id": "j1", "text": TEXTS[INDEXED[1]]}) + "\n{not json\n"
+        + json.dumps({"id": "j3"}) + "\n" + json.dumps({"id": "j4", "text": TEXTS[INDEXED[2]]})
+        + "\n", encoding="utf-8")
+    db = str(tmp_path / "idx.db")
+    p = run("index", "add", str(src_dir), "--index", db)
+    assert p.returncode == 1
+    err = p.stderr.decode()
+    assert "3 added" in err and "4 input(s) skipped" in err
+    for what in ("b.jsonl:2", "b.jsonl:3", "empty.txt is empty", "latin1.txt is not valid UTF-8"):
+        assert what in err, what
+    assert all(line.startswith("unspin: ") for line in err.splitlines())  # no traceback
+    p = run("index", "stats", "--index", db, "--format", "json")
+    assert json.loads(p.stdout)["docs"] == 3
+
+
 def test_cli_index_trace_learn_round_trip(tmp_path):
     src_dir = tmp_path / "sources"
     src_dir.mkdir()

@@ -126,27 +126,67 @@ class _Progress:
             print(file=sys.stderr)
 
 
-def _iter_docs(paths: Sequence[str]):
-    """SourceDocs from text files, folders of them (*.txt, *.jsonl) and JSONL files."""
+def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
+    """SourceDocs from text files, folders of them (*.txt, *.jsonl) and JSONL files.
+
+    An unreadable file or record raises InputError, or, with ``bad``, is
+    reported on stderr, listed there and skipped: a batch keeps its good
+    documents.
+    """
     from pathlib import Path
 
     from .index import SourceDoc, read_jsonl
+
+    def skip(message: str) -> None:
+        if bad is None:
+            raise InputError(message)
+        print(f"unspin: skipped: {message}", file=sys.stderr)
+        bad.append(message)
 
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.suffix in (".txt", ".jsonl", ".md"))
             if not files:
-                raise InputError(f"{p}: no .txt or .jsonl files in this folder")
+                skip(f"{p}: no .txt or .jsonl files in this folder")
         elif p.exists():
             files = [p]
         else:
-            raise InputError(f"cannot read {p}: no such file or directory")
+            skip(f"cannot read {p}: no such file or directory")
+            files = []
         for f in files:
             if f.suffix == ".jsonl":
-                yield from read_jsonl(f)
+                lines: list[str] = []
+                try:
+                    yield from read_jsonl(f, lines if bad is not None else None)
+                except (OSError, UnicodeDecodeError) as e:
+                    skip(f"cannot read {f}: {e}")
+                for message in lines:
+                    skip(message)
             else:
-                yield SourceDoc(str(f), _read_input(str(f)))
+                try:
+                    text = _read_input(str(f))
+                except InputError as e:
+                    skip(str(e))
+                    continue
+                yield SourceDoc(str(f), text)
+
+
+def _check_paths(paths: Sequence[str]) -> None:
+    """A path given on the command line that does not exist is a typo: stop before any work."""
+    import os
+
+    for path in paths:
+        if not os.path.exists(path):
+            raise InputError(f"cannot read {path}: no such file or directory")
+
+
+def _report_skipped(bad: list[str]) -> int:
+    """The exit code of a batch: 1 if any input was skipped (each was reported)."""
+    if bad:
+        print(f"unspin: {len(bad)} input(s) skipped", file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_OK
 
 
 def _open_index(path: str, create: bool = False, classes: bool = False):
@@ -160,10 +200,12 @@ def _open_index(path: str, create: bool = False, classes: bool = False):
 
 
 def cmd_index_add(args) -> int:
+    _check_paths(args.paths)
+    bad: list[str] = []
     with _open_index(args.index, create=True, classes=args.classes) as idx:
         progress = _Progress(None, "indexing")
         try:
-            report = idx.add(_iter_docs(args.paths), progress=progress)
+            report = idx.add(_iter_docs(args.paths, bad), progress=progress)
         finally:
             progress.close()
         stats = idx.stats()
@@ -172,7 +214,7 @@ def cmd_index_add(args) -> int:
         f"{stats['docs']} documents in {args.index}",
         file=sys.stderr,
     )
-    return EXIT_OK
+    return _report_skipped(bad)
 
 
 def cmd_index_stats(args) -> int:
@@ -211,7 +253,9 @@ def cmd_trace(args) -> int:
 def cmd_group(args) -> int:
     from .trace import group
 
-    docs = [(d.id, d.text) for d in _iter_docs(args.files)]
+    _check_paths(args.files)
+    bad: list[str] = []
+    docs = [(d.id, d.text) for d in _iter_docs(args.files, bad)]
     if not docs:
         raise InputError("no documents to group")
     clusters = group(docs)
@@ -224,12 +268,13 @@ def cmd_group(args) -> int:
             out.write(f"cluster {k} ({len(c.members)}): {' '.join(c.members)}\n")
             for a, b, n in c.fingerprint[:10]:
                 out.write(f"  {a} <-> {b}\t{n}\n")
-    return EXIT_OK
+    return _report_skipped(bad)
 
 
 def cmd_learn(args) -> int:
     from .learn import learn_pairs, learn_site, write_table
 
+    bad: list[str] = []
     if args.site:
         if args.copy or args.source:
             raise InputError("use either --site or --copy/--source, not both")
@@ -242,8 +287,9 @@ def cmd_learn(args) -> int:
             raise InputError("learn --site needs --reference PATH: clean prose of the same "
                              "kind as the site's (this installation has no corpus/own)")
         ref_paths = args.reference or [str(own)]
-        site = [d.text for d in _iter_docs([args.site])]
-        reference = [d.text for d in _iter_docs(ref_paths)]
+        _check_paths([args.site, *ref_paths])
+        site = [d.text for d in _iter_docs([args.site], bad)]
+        reference = [d.text for d in _iter_docs(ref_paths, bad)]
         entries = learn_site(site, reference)
     else:
         if not args.copy or not args.source or len(args.copy) != len(args.source):
@@ -257,7 +303,7 @@ def cmd_learn(args) -> int:
     if args.out is None:
         sys.stdout.write(text)
     print(f"unspin: learned {len(entries)} substitutions", file=sys.stderr)
-    return EXIT_OK
+    return _report_skipped(bad)
 
 
 def cmd_serve(args) -> int:

@@ -1027,16 +1027,26 @@ def _chunks(items: Iterable[SourceDoc], n: int) -> Iterator[list[SourceDoc]]:
         yield chunk
 
 
-def read_jsonl(path: str | os.PathLike[str]) -> Iterator[SourceDoc]:
-    """Documents from a JSON Lines file with id/text[/title/url/date] fields."""
-    with open(path, encoding="utf-8") as f:
+def read_jsonl(path: str | os.PathLike[str], bad: list[str] | None = None
+               ) -> Iterator[SourceDoc]:
+    """Documents from a JSON Lines file with id/text[/title/url/date] fields.
+
+    A line that is no such record raises InputError, or, with ``bad``, is
+    reported there and skipped (a batch keeps its good records).
+    """
+    with open(path, encoding="utf-8-sig") as f:  # -sig: a BOM is the file's, not line 1's
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 rec = json.loads(line)
+                if not isinstance(rec.get("text"), str) or not rec["text"].strip():
+                    raise ValueError("no text")
                 yield SourceDoc(
                     str(rec["id"]), rec["text"], rec.get("title"), rec.get("url"), rec.get("date")
                 )
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise InputError(f"{path}:{n}: not a document record ({e})") from None
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                message = f"{path}:{n}: not a document record ({e})"
+                if bad is None:
+                    raise InputError(message) from None
+                bad.append(message)
