@@ -109,3 +109,32 @@ def test_byte_order_mark_is_kept_and_offsets_count_it():
     assert data["text"].startswith(bom + "date 2026-03-14 ")  # still metadata after a BOM
     assert data["changes"] and all(spun[c["start"]:c["end"]] == c["spun"]
                                    for c in data["changes"])
+
+
+def test_unwritable_output_is_a_one_line_error(tmp_path):
+    clean = ROOT / "examples" / "clean_news.txt"
+    cases = [("learn", "--copy", str(SPUN), "--source", str(clean), "--out", str(tmp_path))]
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    cases.append(("scan", str(clean), "--out", str(taken)))  # a file where a folder must go
+    for args in cases:
+        p = run(*args)
+        assert p.returncode == 1, (args, p.stderr)
+        assert p.stderr.startswith(b"unspin: error: ") and b"Traceback" not in p.stderr, args
+    if Path("/dev/full").exists():  # Linux: every write fails with ENOSPC
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([sys.executable, "-m", "unspin.cli", "restore", str(SPUN)],
+                               stdout=full, stderr=subprocess.PIPE, timeout=120)
+        assert p.returncode == 1
+        assert p.stderr == b"unspin: error: No space left on device\n"
+
+
+def test_output_is_utf8_whatever_the_locale():
+    import os
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
+    text = (ROOT / "examples" / "clean_news.txt").read_text(encoding="utf-8") + " Café “quoted”.\n"
+    p = subprocess.run([sys.executable, "-m", "unspin.cli", "restore", "-"], env=env,
+                       input=text.encode("utf-8"), capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == text.encode("utf-8")

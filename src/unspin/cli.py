@@ -7,6 +7,8 @@ Exit codes: 0 success, 1 bad input (one-line message), 2 usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -473,16 +475,38 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    # Input is UTF-8 and restore's promise is byte-identical text, so the
+    # output is UTF-8 whatever the locale says (a C locale would fail on "’").
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.encoding.lower() != "utf-8":
+        sys.stdout.reconfigure(encoding="utf-8")
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, so that a full disk is reported like any error
+        return code
     except InputError as e:
         print(f"unspin: error: {e}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("unspin: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader went away (| head): not an error
+        _silence_stdout()
         return EXIT_OK
+    except OSError as e:  # mostly output we could not write: a full disk, a bad --out
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"unspin: error: {where}{e.strerror or e}", file=sys.stderr)
+        _silence_stdout()
+        return EXIT_INPUT
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the exit-time flush of unwritable output stays quiet."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":
