@@ -170,6 +170,14 @@ def test_invalid_json_422(client: TestClient) -> None:
     r = client.post("/api/detect", content=b"{not json",
                     headers={"content-type": "application/json"})
     assert r.status_code == 422 and _error(r) == "request body is not valid JSON"
+    r = client.post("/api/detect", content=b'{"text": "caf\xff"}',
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 422 and _error(r) == "request body is not valid JSON (UTF-8)"
+    # A JSON escape can carry what UTF-8 cannot: an unpaired surrogate.
+    for endpoint in ("/api/restore", "/api/detect"):
+        r = client.post(endpoint, content=b'{"text": "the council told reporters \\ud800"}',
+                        headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "unpaired surrogates" in _error(r)
 
 
 @pytest.mark.parametrize(

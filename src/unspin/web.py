@@ -246,6 +246,9 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's own, for a body it cannot decode
+            return JSONResponse({"error": "request body is not valid JSON (UTF-8)"},
+                                status_code=422)
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
