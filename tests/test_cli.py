@@ -138,3 +138,42 @@ def test_output_is_utf8_whatever_the_locale():
                        input=text.encode("utf-8"), capture_output=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert p.stdout == text.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("detect", "--top", "-1", str(SPUN)),
+        ("trace", str(SPUN), "--index", "x.db", "--top", "0"),
+        ("serve", "--port", "99999"),
+        ("serve", "--timeout", "nan"),
+        ("scan", str(SPUN), "--out", "o.jsonl", "--max-bytes", "-5"),
+        ("scan", str(SPUN), "--out", "o.jsonl", "--jobs", "0"),
+    ],
+)
+def test_out_of_range_options_are_usage_errors(args):
+    p = run(*args)
+    assert p.returncode == 2, p.stderr
+    assert b"error: argument" in p.stderr and b"Traceback" not in p.stderr
+
+
+def test_serve_on_a_port_in_use_is_a_one_line_error():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        p = run("serve", "--port", str(port))
+    assert p.returncode == 1
+    expected = f"unspin: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert p.stderr == expected.encode()
+
+
+def test_scan_counts_a_file_named_twice_once(tmp_path):
+    clean = ROOT / "examples" / "clean_news.txt"
+    out = tmp_path / "shards"
+    p = run("scan", str(clean), str(clean), str(ROOT / "examples" / "." / "clean_news.txt"),
+            "--out", str(out), "--format", "jsonl")
+    assert p.returncode == 0, p.stderr
+    assert b"1 rows (0 errors) from 1 inputs" in p.stderr

@@ -316,10 +316,25 @@ def cmd_serve(args) -> int:
         from .web import create_app
     except ImportError as e:
         raise InputError(f"serve needs fastapi and uvicorn ({e.name} is missing)") from None
+    _check_can_listen(args.host, args.port)  # before the models load, not after
     app = create_app(args.index, max_bytes=args.max_bytes, timeout=args.timeout)
     print(f"unspin: serving on http://{args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """One-line error if ``host:port`` cannot be bound (in use, no such address)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind(address)
+    except OSError as e:
+        raise InputError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 def cmd_scan(args) -> int:
@@ -361,6 +376,32 @@ def _confidence(value: str) -> float:
     if not 0.0 <= v <= 1.0:
         raise argparse.ArgumentTypeError("confidence must be between 0 and 1")
     return v
+
+
+def _seconds(value: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0.0 < v < float("inf"):
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return v
+
+
+def _int_in(lo: int, hi: int | None = None):
+    """An argparse type: an integer in [lo, hi]."""
+
+    def parse(value: str) -> int:
+        try:
+            v = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+        if v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(
+                f"must be at least {lo}" if hi is None else f"must be between {lo} and {hi}")
+        return v
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -407,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="P(spun) for the 'spun' verdict (default: calibrated, <=1%% FPR)")
     d.add_argument("--screen", action=argparse.BooleanOptionalAction, default=DETECT_SCREEN,
                    help="dismiss clearly clean documents with a quick pass first")
-    d.add_argument("--top", type=int, default=5, help="findings shown in text format")
+    d.add_argument("--top", type=_int_in(0), default=5, help="findings shown in text format")
     d.set_defaults(func=cmd_detect)
 
     ix = sub.add_parser("index", help="build or inspect a source index for `trace`")
@@ -426,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("trace", help="find the indexed source of a (spun) text")
     t.add_argument("file", nargs="?", default="-", help="text file, or - for stdin (default)")
     t.add_argument("--index", required=True, metavar="FILE")
-    t.add_argument("--top", type=int, default=5)
+    t.add_argument("--top", type=_int_in(1), default=5, help="sources to report")
     t.add_argument("--format", choices=("text", "json"), default="text")
     t.set_defaults(func=cmd_trace)
 
@@ -447,10 +488,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", help="web page and JSON API on localhost (needs fastapi, uvicorn)")
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
-    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--port", type=_int_in(0, 65535), default=8000)
     sv.add_argument("--index", metavar="FILE", help="source index; enables /api/trace")
-    sv.add_argument("--max-bytes", type=int, default=200_000, help="largest request body")
-    sv.add_argument("--timeout", type=float, default=20.0, help="seconds allowed per request")
+    sv.add_argument("--max-bytes", type=_int_in(1), default=200_000, help="largest request body")
+    sv.add_argument("--timeout", type=_seconds, default=20.0, help="seconds allowed per request")
     sv.set_defaults(func=cmd_serve)
     sc = sub.add_parser("scan", help="score many documents into Parquet/JSONL (local or Spark)")
     sc.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -460,11 +501,11 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--engine", choices=("local", "spark"), default="local")
     sc.add_argument("--index", metavar="FILE", help="source index: adds top_source/top_score")
     sc.add_argument("--restore", action="store_true", help="add the restored text to each row")
-    sc.add_argument("--jobs", type=int, default=1, help="worker processes (local engine)")
+    sc.add_argument("--jobs", type=_int_in(1), default=1, help="worker processes (local engine)")
     sc.add_argument("--format", choices=("parquet", "jsonl"), default=None,
                     help="output format (default: from OUT's suffix, else parquet)")
     sc.add_argument("--text-column", default="text", help="text column of Parquet inputs")
-    sc.add_argument("--max-bytes", type=int, default=1_000_000,
+    sc.add_argument("--max-bytes", type=_int_in(1), default=1_000_000,
                     help="larger documents become error rows (default 1 MB)")
     sc.add_argument("--progress", action="store_true",
                     help="docs/s on stderr even when it is not a terminal")

@@ -184,19 +184,27 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
     """The scan units: container files (JSONL, WARC, Parquet) and loose documents.
 
     A folder is walked: its containers become units of their own, its loose
-    files (one document each) one unit per file. Order is deterministic.
+    files (one document each) one unit per file. Order is deterministic, and
+    a file reached twice (named twice, or also inside a named folder) is one
+    unit: its shard name is its path's, so a second copy would only
+    overwrite the first while the counts grew.
+
+    >>> here = os.path.dirname(__file__)
+    >>> expand_inputs([__file__, os.path.join(here, ".", "scan.py")]) == [__file__]
+    True
     """
-    units: list[str] = []
+    units: dict[str, str] = {}  # real path -> the path as given
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            units += [str(f) for f in sorted(p.rglob("*")) if f.is_file()
-                      and not f.name.startswith(".")]
+            found = [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
         elif p.exists():
-            units.append(str(p))
+            found = [p]
         else:
             raise InputError(f"cannot read {p}: no such file or directory")
-    return units
+        for f in found:
+            units.setdefault(os.path.realpath(f), str(f))
+    return list(units.values())
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
