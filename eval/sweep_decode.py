@@ -32,7 +32,7 @@ from evaluate_restore import (  # noqa: E402
 )
 from spinner import count_words  # noqa: E402
 
-from unspin.restore import _apply, _merge  # noqa: E402
+from unspin.restore import _apply  # noqa: E402
 
 
 @dataclass
@@ -98,8 +98,7 @@ def main() -> int:
 
         def run(doc, spans, est, text, thr=thr, floor=floor):
             rate = max(est[0], floor) if est[1] else est[0]
-            ch = r.decode(doc, spans, rate, thr)
-            ch = _merge(ch, r.number_changes(doc, rate, thr))
+            ch = r.changes(doc, spans, rate, thr)
             return _Out(_apply(text, ch), ch)
 
         t = Tally()

@@ -93,7 +93,14 @@ def test_process_record_restore_and_index(tmp_path, texts):
     row = scan.process_record({"id": "a", "text": texts[1]}, restore=True, index_path=str(db))
     assert row["error"] is None
     assert row["top_source"] == "src1" and row["top_score"] > 0.9
-    assert isinstance(row["restored_text"], str) and row["restored_text"]
+    # One analysis serves all three: the same answers as the separate calls.
+    import unspin
+
+    assert row["restored_text"] == unspin.restore(texts[1]).text
+    assert row["spun_probability"] == round(unspin.detect(texts[1]).spun_probability, 6)
+    spun = (ROOT / "examples" / "spun_news.txt").read_text(encoding="utf-8")
+    row = scan.process_record({"id": "b", "text": spun}, restore=True)
+    assert row["restored_text"] == unspin.restore(spun).text != spun
 
 
 # -------------------------------------------------------------- formats

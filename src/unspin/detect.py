@@ -349,10 +349,10 @@ class Detector:
 
     def measure(self, text: str) -> Evidence:
         """Run restore's analysis once and compute every signal from it."""
-        doc = self.document(text)
-        return self._measure(doc, self.r)
+        return self._measure(self.document(text))
 
-    def _measure(self, doc: Document, r: Restorer) -> Evidence:
+    def _measure(self, doc: Document) -> Evidence:
+        r = self.r
         spans = r.analyse(doc)
         rate = r.estimate_rate(spans)
         score_spans(spans, r.prior(rate))
@@ -528,7 +528,11 @@ class Detector:
                 # No probability was computed; report a clean one below the verdict line.
                 return Detection(0.0, "clean", [],
                                  {"screened": True, "suspicious_share": round(share, 4)})
-        ev = self.measure(text)
+        return self.judge(self.measure(text))
+
+    def judge(self, ev: Evidence) -> Detection:
+        """The detection for measured evidence (``ev`` can then also be restored
+        or traced without a second analysis: ``Restorer.restoration``)."""
         # One model for the score, the verdict and the report.
         model = self.model_for(ev.signals)
         p = self.probability(ev.signals, model)

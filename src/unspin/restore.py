@@ -269,21 +269,30 @@ class Restorer:
     def restore(self, text: str, confidence: float | None = None) -> Restoration:
         doc = self.document(text)
         spans = self.analyse(doc)
-        rate = self.estimate_rate(spans)
+        return self.restoration(doc, spans, self.estimate_rate(spans), confidence)
+
+    def restoration(self, doc: Document, spans: list[Span], rate: float,
+                    confidence: float | None = None) -> Restoration:
+        """:meth:`restore` for a document already analysed (detect's evidence holds one)."""
         threshold = self.p.threshold if confidence is None else confidence
-        changes = self.decode(doc, spans, rate, threshold)
-        changes = _merge(changes, self.number_changes(doc, rate, threshold))
-        # Unexpanded spintax is certain evidence and replaces whatever the
-        # model chose inside it.
-        changes = _merge(self.spintax_changes(doc), changes)
+        changes = self.changes(doc, spans, rate, threshold)
         return Restoration(
-            text=_apply(text, changes),
+            text=_apply(doc.text, changes),
             changes=changes,
             spin_rate=rate,
             n_words=doc.n_words,
             candidates=len(spans),
             spans=spans,
         )
+
+    def changes(self, doc: Document, spans: list[Span], rate: float, threshold: float
+                ) -> list[Change]:
+        """Every change for an analysed document: decoding, numbers, spintax."""
+        changes = self.decode(doc, spans, rate, threshold)
+        changes = _merge(changes, self.number_changes(doc, rate, threshold))
+        # Unexpanded spintax is certain evidence and replaces whatever the
+        # model chose inside it.
+        return _merge(self.spintax_changes(doc), changes)
 
     def document(self, text: str) -> Document:
         """Validate and tokenise ``text`` (raises InputError for non-prose)."""

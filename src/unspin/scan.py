@@ -144,7 +144,9 @@ def process_record(
         if not text.strip():
             raise InputError("empty document")
         det = _detector()
-        result = det.detect(text)
+        # One analysis of one Document serves detect, trace and restore.
+        ev = det.measure(text)
+        result = det.judge(ev)
         row["spun_probability"] = round(float(result.spun_probability), 6)
         row["verdict"] = result.verdict
         row["n_findings"] = len(result.findings)
@@ -152,12 +154,12 @@ def process_record(
         if index_path:
             from .trace import trace
 
-            tr = trace(text, _index(index_path), top=1)
+            tr = trace(ev.doc, _index(index_path), top=1)
             if tr.matches:
                 row["top_source"] = tr.matches[0].id
                 row["top_score"] = round(float(tr.matches[0].coverage), 6)
         if restore:
-            row["restored_text"] = det.r.restore(text).text
+            row["restored_text"] = det.r.restoration(ev.doc, ev.spans, ev.rate).text
     except InputError as e:
         row["error"] = str(e)
     except Exception as e:  # noqa: BLE001 - one bad record must not stop a scan
