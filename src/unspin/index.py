@@ -409,18 +409,15 @@ class Storage(Protocol):
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
     def doc_hash(self, doc_id: str) -> tuple[int, str] | None: ...
-    def put_doc(
-        self, doc: SourceDoc, digest: str, keys: Iterable[int], old: tuple[int, set[int]] | None
-    ) -> None:
-        """Store one document, or replace the one at ``old`` = (rowid, its keys)."""
     def put_docs(
         self, items: Sequence[tuple[SourceDoc, str, set[int], tuple[int, set[int]] | None]]
     ) -> None:
-        """:meth:`put_doc` for many documents (one transaction's worth)."""
+        """Store documents (one transaction's worth); an item whose ``old`` is
+        (rowid, its keys) replaces the document stored there."""
     def doc(self, rowid: int) -> SourceDoc: ...
-    def postings(self, key: int, limit: int) -> list[int]: ...
     def postings_many(self, keys: Iterable[int], limit: int) -> dict[int, list[int]]:
-        """:meth:`postings` of many keys at once (keys held by no document left out)."""
+        """Documents holding each key, at most ``limit`` each, lowest rowids first
+        (keys held by no document left out)."""
     def counts(self) -> dict[str, int]: ...
     def transaction(self): ...  # a context manager; commit on success, roll back on error
     def close(self) -> None: ...
@@ -445,7 +442,7 @@ class MemoryStorage:
         row = self._ids.get(doc_id)
         return None if row is None else (row, self._docs[row][1])
 
-    def put_doc(
+    def _put(
         self, doc: SourceDoc, digest: str, keys: Iterable[int], old: tuple[int, set[int]] | None
     ) -> None:
         keyset = set(keys)
@@ -465,16 +462,13 @@ class MemoryStorage:
         self, items: Sequence[tuple[SourceDoc, str, set[int], tuple[int, set[int]] | None]]
     ) -> None:
         for doc, digest, keys, old in items:
-            self.put_doc(doc, digest, keys, old)
+            self._put(doc, digest, keys, old)
 
     def doc(self, rowid: int) -> SourceDoc:
         return self._docs[rowid][0]
 
-    def postings(self, key: int, limit: int) -> list[int]:
-        return sorted(self._post.get(key, ()))[:limit]
-
     def postings_many(self, keys: Iterable[int], limit: int) -> dict[int, list[int]]:
-        return {k: self.postings(k, limit) for k in keys if self._post.get(k)}
+        return {k: sorted(self._post[k])[:limit] for k in keys if self._post.get(k)}
 
     def counts(self) -> dict[str, int]:
         return {
@@ -659,11 +653,6 @@ class SQLiteStorage:
         row = self.db.execute("SELECT rowid, hash FROM docs WHERE id = ?", (doc_id,)).fetchone()
         return None if row is None else (row[0], row[1])
 
-    def put_doc(
-        self, doc: SourceDoc, digest: str, keys: Iterable[int], old: tuple[int, set[int]] | None
-    ) -> None:
-        self.put_docs([(doc, digest, set(keys), old)])
-
     def put_docs(
         self, items: Sequence[tuple[SourceDoc, str, set[int], tuple[int, set[int]] | None]]
     ) -> None:
@@ -778,9 +767,6 @@ class SQLiteStorage:
         if row is None:
             raise KeyError(rowid)
         return SourceDoc(*row)
-
-    def postings(self, key: int, limit: int) -> list[int]:
-        return self.postings_many([key], limit).get(key, [])
 
     def postings_many(self, keys: Iterable[int], limit: int) -> dict[int, list[int]]:
         """Documents holding each key (at most ``limit``, lowest rowids first)."""
@@ -960,16 +946,9 @@ class Index:
             self._n_docs = self.storage.counts()["docs"]
         return self._n_docs
 
-    def postings(self, key: int, limit: int) -> list[int]:
-        return self.storage.postings(key, limit)
-
     def postings_many(self, keys: Iterable[int], limit: int) -> dict[int, list[int]]:
         """Documents of each key (at most ``limit``); one storage round trip."""
-        many = getattr(self.storage, "postings_many", None)
-        if many is None:  # a Storage written before postings_many existed
-            found = {k: self.storage.postings(k, limit) for k in keys}
-            return {k: v for k, v in found.items() if v}
-        return many(keys, limit)
+        return self.storage.postings_many(keys, limit)
 
     def doc(self, rowid: int) -> SourceDoc:
         return self.storage.doc(rowid)

@@ -178,10 +178,6 @@ def _suffix(path: str) -> str:
     return Path(name).suffix
 
 
-def is_container(path: str) -> bool:
-    return _suffix(path) in CONTAINER_SUFFIXES
-
-
 def expand_inputs(paths: Iterable[str]) -> list[str]:
     """The scan units: container files (JSONL, WARC, Parquet) and loose documents.
 
