@@ -223,7 +223,7 @@ def _init() -> None:
 
 
 def _measure(text: str) -> tuple[dict, list, float, float]:
-    """Full signals, screening scores (words, static logits, phrase hits), and timings."""
+    """Full signals, screening scores (words, context gains, phrase hits), and timings."""
     assert _DET is not None
     t = time.perf_counter()
     full = _DET.measure(text).signals
@@ -284,7 +284,8 @@ def auroc(scores, labels) -> float:
 
 
 def threshold_for_fpr(clean_scores, fpr: float) -> float:
-    """Lowest threshold (2 decimals, >= 0.5) at which at most ``fpr`` of clean scores reach it."""
+    """Lowest threshold (steps of 0.005 from 0.5) at which at most ``fpr`` of clean scores
+    reach it."""
     for t in np.arange(0.5, 0.996, 0.005):
         if (clean_scores >= t).mean() <= fpr:
             return round(float(t), 3)

@@ -43,7 +43,8 @@ from unspin.text import Document  # noqa: E402
 K = 40  # candidates kept per span while training
 
 def build_examples(restorer: Restorer, texts, dicts, rates, seeds):
-    """Yield (doc_id, features[n,K,F], mask[n,K], label[n], true_rate, spans, words)."""
+    """One (features[n,K,F], mask[n,K], labels[n], true rate, spans, Document, swaps,
+    nominal rate) per spun document, for every dictionary, seed and rate."""
     docs = []
     for name in dicts:
         dictionary = load_dictionary(name)

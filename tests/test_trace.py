@@ -379,7 +379,7 @@ def test_fast_key_tokens_equal_document_definition(text):
 
 
 def test_shingle_keys_are_stable_on_disk_format():
-    # These values are in every index built by SCHEMA_VERSION 2: if they
+    # These values are in every index built since SCHEMA_VERSION 2: if they
     # change, old indexes silently stop matching (bump the version instead).
     assert shingles(["of", "the", "12", "acme"], 4, "i") == {-3203935800505379268}
     assert shingles(["of", "the"], 4, "i") == {2332329886905774432}

@@ -1,4 +1,4 @@
-"""Command-line interface: ``unspin restore``.
+"""Command-line interface: ``unspin restore|detect|trace|index|group|learn|serve|scan``.
 
 Unix habits: FILE or ``-`` for stdin, results on stdout, messages on stderr.
 Exit codes: 0 success, 1 bad input (one-line message), 2 usage error.
@@ -129,7 +129,7 @@ class _Progress:
 
 
 def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
-    """SourceDocs from text files, folders of them (*.txt, *.jsonl) and JSONL files.
+    """SourceDocs from text files, folders of them (*.txt, *.md, *.jsonl) and JSONL files.
 
     An unreadable file or record raises InputError, or, with ``bad``, is
     reported on stderr, listed there and skipped: a batch keeps its good
@@ -150,7 +150,7 @@ def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.suffix in (".txt", ".jsonl", ".md"))
             if not files:
-                skip(f"{p}: no .txt or .jsonl files in this folder")
+                skip(f"{p}: no .txt, .md or .jsonl files in this folder")
         elif p.exists():
             files = [p]
         else:

@@ -1,6 +1,6 @@
 """Learn a spinner's own substitution table.
 
-Knowing the table beats any thesaurus (see /work/shared/notes/spinners.md), and
+Knowing the table beats any thesaurus (docs/lexicon.md), and
 a site's spinner is stable, so a table learned from a few of its copies helps
 restore all of them. Two ways in:
 
