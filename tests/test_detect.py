@@ -334,6 +334,12 @@ def test_listed_phrase_from_a_user_table(tmp_path):
     assert [(f.text, f.suggestion) for f in listed] == [
         ("Counterfeit consciousness", "Artificial intelligence")
     ]
+    # Inside leftover spintax the phrase is reported once, as the spintax.
+    d = det.detect("We used {counterfeit consciousness|machine learning} to sort the images "
+                   "by their content and to group them.")
+    spans = sorted((f.start, f.end) for f in d.findings)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # no overlaps
+    assert [f.kind for f in d.findings if f.start < 50] == ["spintax"]
 
 
 def test_detect_weights_match_the_restore_model():

@@ -580,6 +580,8 @@ class Detector:
             out.append(Finding(c.start, c.end, c.spun, "spintax", c.confidence, c.restored))
         by_pos = {(s.i, s.j): s for s in ev.spans}
         for i, j, original, prob in ev.listed:
+            if any(k in taken for k in range(i, j)):
+                continue  # inside spintax, or overlapping a longer listed phrase
             s = by_pos.get((i, j))
             conf = max(prob, s.posterior) if s else prob
             add(i, j, "listed_phrase", conf, _cased(doc, i, original))
