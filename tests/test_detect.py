@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -344,12 +343,9 @@ def test_listed_phrase_from_a_user_table(tmp_path):
 
 def test_detect_weights_match_the_restore_model():
     # The detect weights are fitted to restore's signals: a retrained restore
-    # model needs `python scripts/train_detect.py`. A warning, not a failure,
-    # so the two models can be retrained in either order.
-    det = Detector()
-    if det.stale:
-        warnings.warn("detect_model.json was trained against another model.json; "
-                      "re-run scripts/train_detect.py", stacklevel=1)
+    # model needs `python scripts/train_detect.py` before the pair is shipped.
+    assert not Detector().stale, ("detect_model.json was trained against another "
+                                  "model.json; re-run scripts/train_detect.py")
 
 
 # -- CLI ------------------------------------------------------------------------
