@@ -135,6 +135,22 @@ def test_threshold_knob_and_screen():
     assert d.verdict == "spun"
 
 
+def test_screening_dismisses_long_clean_prose_with_a_clean_report():
+    # Our own news-length articles: screening exists to dismiss such text
+    # cheaply (the training log reports about a quarter of long own prose).
+    own = sorted((Path(__file__).resolve().parents[1] / "corpus" / "own").glob("[0-9]*.txt"))
+    det = Detector()
+    texts = [p.read_text(encoding="utf-8") for p in own[:15]]
+    dismissed = [t for t in texts if det.screen(t) is not None]
+    assert len(dismissed) >= 3
+    d = det.detect(dismissed[0], screen=True)
+    assert (d.verdict, d.findings, d.signals["screened"]) == ("clean", [], True)
+    assert 0.0 <= d.signals["suspicious_share"] < det.p.screen_threshold
+    assert "dismissed by screening" in d.summary()
+    # Dismissed means the full pass agrees: none of them is called spun.
+    assert all(det.detect(t).verdict == "clean" for t in dismissed)
+
+
 def test_screening_statistic_separates_spun_from_clean():
     det = Detector()
     tau = det.p.screen_tau
