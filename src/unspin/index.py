@@ -40,7 +40,7 @@ from operator import add, and_, getitem, itemgetter, le, lshift, mul, or_, sub
 from pathlib import Path
 from typing import Protocol
 
-from .text import Document, InputError, meta_end
+from .text import Document, InputError, Token, meta_end
 
 SCHEMA_NAME = "unspin-index"
 SCHEMA_VERSION = 3  # 3: segmented postings; 2: arithmetic shingle keys; 1: blake2b keys
@@ -373,17 +373,15 @@ def synonym_class(word: str) -> str:
     return min(members)
 
 
+def swappable(t: Token) -> bool:
+    """Whether a word token is one a spinner may swap: no function word, no name."""
+    return t.kind == "word" and not (
+        t.norm in FUNCTION_WORDS or (t.text[:1].isupper() and not t.sentence_start))
+
+
 def class_sequence(doc: Document) -> list[str]:
     """Synonym-class ids of the lowercase content words of ``doc``."""
-    out = []
-    for t in doc.words:
-        if t.kind != "word":
-            continue
-        norm = _norm(t.text)
-        if norm in FUNCTION_WORDS or (t.text[:1].isupper() and not t.sentence_start):
-            continue
-        out.append(synonym_class(norm))
-    return out
+    return [synonym_class(t.norm) for t in doc.words if swappable(t)]
 
 
 def doc_keys(doc: Document | str, classes: bool = False) -> set[int]:

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .index import FUNCTION_WORDS
+from .index import FUNCTION_WORDS, swappable
 from .text import Document, InputError
 from .trace import MAX_SUB, align
 
@@ -128,7 +128,7 @@ def _site_words(
             if t.kind != "word":
                 continue
             total += 1
-            if t.norm in FUNCTION_WORDS or (t.text[:1].isupper() and not t.sentence_start):
+            if not swappable(t):
                 continue  # spinners leave these alone; they only add noise
             counts[t.norm] += 1
             if keep:
