@@ -317,7 +317,10 @@ def cmd_serve(args) -> int:
     except ImportError as e:
         raise InputError(f"serve needs fastapi and uvicorn ({e.name} is missing)") from None
     _check_can_listen(args.host, args.port)  # before the models load, not after
-    app = create_app(args.index, max_bytes=args.max_bytes, timeout=args.timeout)
+    # Unset options keep the server's own defaults (web.DEFAULT_MAX_BYTES, ...).
+    limits = {k: v for k, v in (("max_bytes", args.max_bytes), ("timeout", args.timeout))
+              if v is not None}
+    app = create_app(args.index, **limits)
     print(f"unspin: serving on http://{args.host}:{args.port}/", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
@@ -341,14 +344,15 @@ def cmd_scan(args) -> int:
     """Score many documents (text, HTML, JSONL[.gz], WARC, Parquet) into Parquet/JSONL rows."""
     import os
 
-    from .scan import run_local, run_spark
+    from .scan import MAX_DOC_BYTES, run_local, run_spark
 
+    max_bytes = MAX_DOC_BYTES if args.max_bytes is None else args.max_bytes
     if args.engine == "spark":
         if args.format == "jsonl" or args.out.lower().endswith(".jsonl"):
             raise InputError("the spark engine writes Parquet only (--format parquet)")
         try:
             n = run_spark(args.inputs, args.out, restore=args.restore, index_path=args.index,
-                          text_column=args.text_column, max_bytes=args.max_bytes)
+                          text_column=args.text_column, max_bytes=max_bytes)
         except ImportError as e:
             raise InputError(f"--engine spark needs pyspark ({e.name} is missing)") from None
         print(f"unspin: scanned {n} inputs into {args.out}", file=sys.stderr)
@@ -356,8 +360,8 @@ def cmd_scan(args) -> int:
     if args.index and not os.path.exists(args.index):
         raise InputError(f"no index at {args.index} (build one with `unspin index add`)")
     counts = run_local(
-        args.inputs, args.out, fmt=args.format, jobs=max(1, args.jobs), restore=args.restore,
-        index_path=args.index, text_column=args.text_column, max_bytes=args.max_bytes,
+        args.inputs, args.out, fmt=args.format, jobs=args.jobs, restore=args.restore,
+        index_path=args.index, text_column=args.text_column, max_bytes=max_bytes,
         progress=args.progress or sys.stderr.isatty(),
     )
     print(
@@ -490,8 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
     sv.add_argument("--port", type=_int_in(0, 65535), default=8000)
     sv.add_argument("--index", metavar="FILE", help="source index; enables /api/trace")
-    sv.add_argument("--max-bytes", type=_int_in(1), default=200_000, help="largest request body")
-    sv.add_argument("--timeout", type=_seconds, default=20.0, help="seconds allowed per request")
+    sv.add_argument("--max-bytes", type=_int_in(1),
+                    help="largest request body in bytes (default 200,000)")
+    sv.add_argument("--timeout", type=_seconds, help="seconds allowed per request (default 20)")
     sv.set_defaults(func=cmd_serve)
     sc = sub.add_parser("scan", help="score many documents into Parquet/JSONL (local or Spark)")
     sc.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -505,8 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--format", choices=("parquet", "jsonl"), default=None,
                     help="output format (default: from OUT's suffix, else parquet)")
     sc.add_argument("--text-column", default="text", help="text column of Parquet inputs")
-    sc.add_argument("--max-bytes", type=_int_in(1), default=1_000_000,
-                    help="larger documents become error rows (default 1 MB)")
+    sc.add_argument("--max-bytes", type=_int_in(1),
+                    help="larger documents become error rows (default 1,000,000 bytes)")
     sc.add_argument("--progress", action="store_true",
                     help="docs/s on stderr even when it is not a terminal")
     sc.set_defaults(func=cmd_scan)
