@@ -1,7 +1,9 @@
 """Command-line interface: ``unspin restore|detect|trace|index|group|learn|serve|scan``.
 
-Unix habits: FILE or ``-`` for stdin, results on stdout, messages on stderr.
-Exit codes: 0 success, 1 bad input (one-line message), 2 usage error.
+Unix habits: FILE or ``-`` for stdin, results on stdout (UTF-8), messages on
+stderr. Exit codes: 0 success, 1 bad input or unwritable output (a one-line
+message; a batch reports each bad input, keeps the rest and exits 1 at the
+end), 2 usage error.
 """
 
 from __future__ import annotations
