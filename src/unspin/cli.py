@@ -79,6 +79,9 @@ def cmd_detect(args) -> int:
     from .detect import Detector
 
     detector = Detector(_restorer(args), threshold=args.threshold)
+    if detector.stale:  # only a locally retrained model.json gets here (a test guards main)
+        print("unspin: warning: the detect weights were trained against another restore "
+              "model; re-run scripts/train_detect.py", file=sys.stderr)
     files = args.files or ["-"]
     multi = len(files) > 1
     out = sys.stdout
