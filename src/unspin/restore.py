@@ -364,6 +364,11 @@ class Restorer:
             if not cands:
                 return None
         scored = self._score(doc, cur, i, j, norms, cands)
+        if first.kind == "num" and not _determined(doc, i):
+            # "12 months" -> "year" must leave a noun phrase: the spinner keeps
+            # the word before ("this 12 months", "a 12 months later"), so a bare
+            # "returned 12 months later" was written so.
+            scored = [c for c in scored if len(c.words) != 1]
         if name:
             # Inside a name the LM must plainly prefer the restored one
             # ("Supreme Court"); a company called "Fundamental Management"
@@ -853,15 +858,23 @@ _NAME_LOWER = frozenset("a an and at by for in of on or the to".split())
 
 
 def _change(doc: Document, s: Span) -> Change | None:
-    first, last = doc.words[s.i], doc.words[s.j - 1]
+    toks = doc.words[s.i : s.j]
+    first, last = toks[0], toks[-1]
     spun = doc.text[first.start : last.end]
-    restored = match_case(first.text, " ".join(s.best.words), first.sentence_start)
-    if len(s.best.words) > 1 and not first.text.isupper() and _in_name(doc.words[s.i : s.j]):
-        # A restored name is a name: "White Home" -> "White House".
-        restored = " ".join(
-            w if k and w in _NAME_LOWER else w[:1].upper() + w[1:]
-            for k, w in enumerate(restored.split(" "))
-        )
+    # Casing follows the first word with letters: "12 MONTHS" -> "YEAR".
+    template = next((t.text for t in toks if t.kind == "word"), first.text)
+    restored = match_case(template, " ".join(s.best.words), first.sentence_start)
+    if len(s.best.words) > 1 and not template.isupper():
+        capitals = [t.text[:1].isupper() for t in toks if t.kind == "word"]
+        if len(capitals) > 1 and all(capitals):
+            # Every spun word capitalised (a Title Case headline): every restored one too.
+            restored = " ".join(w[:1].upper() + w[1:] for w in restored.split(" "))
+        elif _in_name(toks):
+            # A restored name is a name: "White Home" -> "White House".
+            restored = " ".join(
+                w if k and w in _NAME_LOWER else w[:1].upper() + w[1:]
+                for k, w in enumerate(restored.split(" "))
+            )
     if restored == spun:
         return None
     return Change(first.start, last.end, spun, restored, round(s.confidence, 4),
@@ -909,6 +922,27 @@ def _right(doc: Document, cur, j: int) -> list[str | None]:
         out.extend(cur[k])
         k += 1
     return out[:2]
+
+
+# Words that let a bare singular noun follow them ("this year", "a year
+# later", "the past year"): what must precede a number phrase restored to one word.
+_DETERMINERS = frozenset(
+    "a an the this that these those last next past previous coming current following "
+    "each every per one another any some whole entire full same first second third "
+    "fourth final recent financial fiscal calendar school academic election new single "
+    "my your his her its our their "
+    # and a spinner's own words for them ("subsequent 12 months": next year)
+    "subsequent prior upcoming present".split()
+)
+
+
+def _determined(doc: Document, i: int) -> bool:
+    """Whether the word before token ``i``, in the same sentence, is a determiner."""
+    if i == 0 or doc.words[i].sentence_start:
+        return False
+    prev = doc.words[i - 1]
+    return (prev.kind == "word" and prev.norm in _DETERMINERS
+            and doc.text[prev.end : doc.words[i].start].isspace())
 
 
 def _article_before(doc: Document, i: int) -> str | None:
