@@ -356,3 +356,25 @@ def test_local_and_spark_engines_give_identical_rows(tmp_path, texts, spark):
     local, spk = scan.read_rows(str(tmp_path / "local")), scan.read_rows(str(tmp_path / "spark"))
     assert len(local) == 6 and sum(r["error"] is not None for r in local) == 2
     assert spk == local
+
+
+def test_cli_spark_engine_runs_as_the_readme_says(tmp_path, texts):
+    # `unspin scan ... --engine spark` from a shell: no session given, no
+    # PYSPARK_PYTHON set. The local session's workers must still find unspin.
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no java for pyspark")
+    import subprocess
+    import sys
+
+    src = tmp_path / "a.txt"
+    src.write_text(texts[0], encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_")}
+    p = subprocess.run([sys.executable, "-m", "unspin.cli", "scan", str(src),
+                        "--out", str(tmp_path / "spark"), "--engine", "spark"],
+                       env=env, capture_output=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    scan.run_local([str(src)], str(tmp_path / "local"))
+    rows = scan.read_rows(str(tmp_path / "spark"))
+    assert len(rows) == 1 and rows[0]["error"] is None
+    assert rows == scan.read_rows(str(tmp_path / "local"))

@@ -752,6 +752,11 @@ def run_spark(
     units = expand_inputs(inputs)
     if not units:
         raise InputError("nothing to scan")
+    if spark is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        # Not under spark-submit, so the session is a local one: its Python
+        # workers must run this interpreter (where unspin is installed), not
+        # whatever "python3" is first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = spark or SparkSession.builder.appName("unspin-scan").getOrCreate()
     fn = partial(_spark_partition, text_column=text_column, max_bytes=max_bytes,
                  restore=restore, index_path=index_path)
