@@ -37,7 +37,8 @@ from .index import FUNCTION_WORDS, swappable
 from .text import Document, InputError
 from .trace import MAX_SUB, align
 
-_PHRASE_RE = re.compile(r"^[a-z][a-z'’-]*(?: [a-z][a-z'’-]*){0,2}$")
+# Up to three lowercase words; a number may be one of them ("12 months" -> "year").
+_PHRASE_RE = re.compile(r"^[a-z0-9][a-z0-9'’-]*(?: [a-z0-9][a-z0-9'’-]*){0,2}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +49,29 @@ class Learned:
     count: int
 
 
-def _usable(phrase: str) -> bool:
-    return bool(_PHRASE_RE.match(phrase))
+def _usable(spun: str, orig: str) -> bool:
+    """Whether a substitution can be a spinner's: short phrases of words, and not
+    one figure for another (an updated count is the news, not a swap).
+
+    >>> _usable("12 months", "year"), _usable("five", "5"), _usable("2021", "2022")
+    (True, True, False)
+    """
+    if not (_PHRASE_RE.match(spun) and _PHRASE_RE.match(orig)):
+        return False
+    return not (spun.replace(" ", "").isdigit() and orig.replace(" ", "").isdigit())
 
 
 def _pairs_of(spun: list[str], orig: list[str]) -> list[tuple[str, str]]:
-    """Observations from one substitution; equal-length runs are word-for-word swaps."""
-    if len(spun) == len(orig):
+    """Observations from one substitution; equal-length runs are word-for-word swaps,
+    unless a number is in them: "12 months" for "a year" is one phrase swap, not
+    "12" for "a" and "months" for "year".
+
+    >>> _pairs_of(["stated", "troopers"], ["said", "soldiers"])
+    [('stated', 'said'), ('troopers', 'soldiers')]
+    >>> _pairs_of(["12", "months"], ["a", "year"])
+    [('12 months', 'a year')]
+    """
+    if len(spun) == len(orig) and not any(w[:1].isdigit() for w in spun + orig):
         return [(s, o) for s, o in zip(spun, orig, strict=True) if s != o]
     return [(" ".join(spun), " ".join(orig))]
 
@@ -78,7 +95,7 @@ def learn_pairs(
         copies.append(cw)
         for s in al.substitutions:
             for spun, orig in _pairs_of(cw[s.i1 : s.i2], sw[s.j1 : s.j2]):
-                if _usable(spun) and _usable(orig):
+                if _usable(spun, orig):
                     subs[(spun, orig)] += 1
     if not subs:
         return []
