@@ -214,6 +214,8 @@ def test_corrupt_or_foreign_index_is_one_line_input_error(tmp_path):
     junk.write_bytes(b"this is not a database at all\n" * 10)
     with pytest.raises(InputError, match="not an SQLite file"):
         Index(junk)
+    with pytest.raises(InputError, match="unable to open"):  # its folder does not exist
+        Index(tmp_path / "no" / "such" / "folder" / "i.db")
     foreign = tmp_path / "foreign.db"
     db = sqlite3.connect(foreign)
     db.execute("CREATE TABLE t (x)")

@@ -608,8 +608,11 @@ class SQLiteStorage:
         self.path = str(path)
         if self.path != ":memory:" and os.path.exists(self.path):
             _check_sqlite_header(self.path)
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per batch.
-        self.db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per batch.
+            self.db = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.Error as e:  # no such folder, no permission
+            raise InputError(f"{self.path} is not a usable unspin index ({e})") from None
         try:
             # 8 KiB pages: 2-3 news texts (and ~5 partition rows) per page instead
             # of one text and a third of the page empty. Only a new file takes it.
