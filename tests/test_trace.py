@@ -529,3 +529,15 @@ def test_excluded_document_does_not_set_the_relative_floor():
     index.add([SourceDoc("self", text), SourceDoc("part", part), SourceDoc("other", TEXTS["11"])])
     result = trace(text, index, exclude=["self"], threshold=0.2)
     assert [m.id for m in result.matches] == ["part"]
+
+
+def test_learned_pairs_around_numbers():
+    # A number against a word is one phrase swap ("12 months" for "year");
+    # a figure against a figure is the news changing, and its neighbours
+    # are still word-for-word swaps.
+    base = ("The council said on Monday in Leeds that {n} {w} had been sent to the "
+            "old bridge, which would open {y} after repairs to the road.")
+    pairs = [(base.format(n=n, w="troopers", y="this 12 months"),
+              base.format(n=12, w="soldiers", y="this year")) for n in (15, 16, 17)]
+    learned = {(e.spun, e.original): e.count for e in learn_pairs(pairs)}
+    assert learned == {("troopers", "soldiers"): 3, ("12 months", "year"): 3}

@@ -63,16 +63,23 @@ def _usable(spun: str, orig: str) -> bool:
 
 def _pairs_of(spun: list[str], orig: list[str]) -> list[tuple[str, str]]:
     """Observations from one substitution; equal-length runs are word-for-word swaps,
-    unless a number is in them: "12 months" for "a year" is one phrase swap, not
-    "12" for "a" and "months" for "year".
+    unless a number stands against a word: "12 months" for "a year" is one phrase
+    swap, not "12" for "a" and "months" for "year". A figure against a figure is
+    the news changing, and is left out.
 
     >>> _pairs_of(["stated", "troopers"], ["said", "soldiers"])
     [('stated', 'said'), ('troopers', 'soldiers')]
     >>> _pairs_of(["12", "months"], ["a", "year"])
     [('12 months', 'a year')]
+    >>> _pairs_of(["15", "troopers"], ["12", "soldiers"])
+    [('troopers', 'soldiers')]
     """
-    if len(spun) == len(orig) and not any(w[:1].isdigit() for w in spun + orig):
-        return [(s, o) for s, o in zip(spun, orig, strict=True) if s != o]
+    def figure(w: str) -> bool:
+        return w[:1].isdigit()
+
+    if len(spun) == len(orig) and all(figure(s) == figure(o) for s, o in zip(spun, orig,
+                                                                            strict=True)):
+        return [(s, o) for s, o in zip(spun, orig, strict=True) if s != o and not figure(s)]
     return [(" ".join(spun), " ".join(orig))]
 
 
