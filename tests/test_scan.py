@@ -241,6 +241,31 @@ def test_truncated_plain_warc_reports_the_cut_record(tmp_path, texts, where):
     whole.write_bytes(data)
     assert [r["error"] for r in read_warc(str(whole))] == [None, None]
 
+def test_cut_in_a_record_the_scan_skips_is_still_reported(tmp_path, texts):
+    # The last record is an image the scan does not read; a cut inside it
+    # used to leave no trace, since only read records were checked.
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from unspin.scan import read_warc
+
+    path = tmp_path / "t.warc"
+    _warc(path, [("http://w/1", _html(texts[0]))], gz=False)
+    with open(path, "ab") as f:
+        w = WARCWriter(f, gzip=False)
+        hh = StatusAndHeaders("200 OK", [("Content-Type", "image/png")], protocol="HTTP/1.0")
+        w.write_record(w.create_warc_record("http://w/logo.png", "response", http_headers=hh,
+                                            payload=io.BytesIO(b"\x89PNG" + bytes(3000))))
+    whole = path.read_bytes()
+    assert [r["error"] for r in read_warc(str(path))] == [None]
+    path.write_bytes(whole[:-1000])
+    rows = list(read_warc(str(path)))
+    assert rows[0]["error"] is None and len(rows) == 2
+    assert rows[1]["error"].startswith("truncated WARC")
+    gz = tmp_path / "t-named-plain.warc"  # gzip content under a plain name: no false alarm
+    _warc(gz, [("http://w/1", _html(texts[0]))], gz=True)
+    assert [r["error"] for r in read_warc(str(gz))] == [None]
+
 
 # -------------------------------------------------------------- local engine
 
@@ -253,7 +278,9 @@ def test_truncated_warc_gz_reports_the_lost_tail(tmp_path, texts):
     data = (tmp_path / "t.warc.gz").read_bytes()
     (tmp_path / "t.warc.gz").write_bytes(data[: len(data) - 200])
     rows = list(read_warc(str(tmp_path / "t.warc.gz")))
-    assert rows[-1].get("error") and "truncated gzip" in rows[-1]["error"]
+    # The cut record is the error row (or, cut between records, one after them).
+    assert rows[-1].get("error") and rows[-1]["error"].startswith("truncated")
+    assert [r["error"] for r in rows[:2]] == [None, None]
     _warc(tmp_path / "ok.warc.gz", pages)
     assert not any(r.get("error") for r in read_warc(str(tmp_path / "ok.warc.gz")))
 

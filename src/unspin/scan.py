@@ -348,11 +348,14 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
 
     n = 0
     end = size = 0
+    last = None  # the last record read, scanned or skipped
+    cut_reported = False
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             records = ArchiveIterator(f)
             for rec in records:
+                last = rec
                 if rec.rec_type not in ("response", "conversion", "resource"):
                     continue
                 headers = rec.rec_headers
@@ -379,7 +382,8 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                     data = rec.content_stream().read(max_bytes + 1)
                     if len(data) > max_bytes:
                         raise InputError(f"document is larger than {max_bytes} bytes")
-                    if getattr(rec.raw_stream, "limit", 0) > 0:  # bytes promised, not there
+                    if _cut(rec):
+                        cut_reported = True
                         raise InputError("truncated WARC: the record ends before its "
                                          "Content-Length")
                     text = _decode(data)
@@ -387,19 +391,51 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                 except (InputError, ValueError, OSError, EOFError, zlib.error) as e:
                     yield _error(path, n, str(e), **meta)
             end = records.offset
+            # Iterating read the last record to its end: a cut anywhere in it,
+            # even in one the filters above skipped, leaves bytes promised.
+            cut_last = last is not None and not cut_reported and _cut(last)
     except Exception as e:  # noqa: BLE001 - warcio raises several types on a broken archive
         yield _error(path, n + 1, f"malformed WARC record after record {n} "
                      f"({type(e).__name__}: {e})")
         return
+    gz = _is_gzip(path)  # by content: a .warc may be gzipped, a .WARC.GZ is
+    if cut_reported:
+        return
+    if cut_last:
+        yield _error(path, n + 1, f"truncated WARC: the archive ends inside a record after "
+                     f"record {n}")
     # warcio stops quietly at a cut in a .warc.gz, so records after it would
     # vanish without a trace: check that the last gzip member is complete.
-    if path.endswith(".gz") and not _gzip_complete(path):
+    elif gz and not _gzip_complete(path):
         yield _error(path, n + 1, f"truncated gzip: the archive ends mid-record after record {n}")
     # Uncompressed, a cut inside a record's headers ends the iteration just
     # as quietly: the bytes after the last whole record are that record.
-    elif not path.endswith(".gz") and end < size and _has_text_after(path, end):
+    elif not gz and end < size and _has_text_after(path, end):
         yield _error(path, n + 1, f"truncated WARC: {size - end} bytes after record {n} "
                      "are not a complete record")
+    # A cut in a record's header block can even parse (no Content-Length, or
+    # a shortened one); but every whole record ends with a blank line.
+    elif not gz and size and not _ends_with_blank_line(path):
+        yield _error(path, n + 1, f"truncated WARC: the archive ends inside a record after "
+                     f"record {n}")
+
+
+def _is_gzip(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _ends_with_blank_line(path: str) -> bool:
+    """Whether ``path`` ends as a whole WARC record does: CRLF CRLF (LF LF tolerated)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - 4))
+        tail = f.read()
+    return tail.endswith((b"\r\n\r\n", b"\n\n"))
+
+
+def _cut(rec: Any) -> bool:
+    """Whether a WARC record, read to its end, got fewer bytes than its Content-Length."""
+    return getattr(rec.raw_stream, "limit", 0) > 0
 
 
 def _has_text_after(path: str, offset: int) -> bool:
