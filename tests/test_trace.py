@@ -440,16 +440,18 @@ def test_cli_index_add_keeps_good_documents_and_reports_bad_ones(tmp_path):
     (src_dir / "a.txt").write_text(TEXTS[INDEXED[0]], encoding="utf-8")
     (src_dir / "empty.txt").write_bytes(b"")
     (src_dir / "latin1.txt").write_bytes("café société".encode("latin-1"))
-    (src_dir / "b.jsonl").write_text(
-        json.dumps({"id": "j1", "text": TEXTS[INDEXED[1]]}) + "\n{not json\n"
+    (src_dir / "b.jsonl").write_text(  # with a BOM, which is the file's, not line 1's
+        "\ufeff" + json.dumps({"id": "j1", "text": TEXTS[INDEXED[1]]}) + "\n{not json\n"
         + json.dumps({"id": "j3"}) + "\n" + json.dumps({"id": "j4", "text": TEXTS[INDEXED[2]]})
-        + "\n", encoding="utf-8")
+        + "\n" + '{"id": "j5", "text": "the council \\ud800 said"}\n'
+        + json.dumps({"id": "j6", "text": "binary\u0000" * 20}) + "\n", encoding="utf-8")
     db = str(tmp_path / "idx.db")
     p = run("index", "add", str(src_dir), "--index", db)
     assert p.returncode == 1
     err = p.stderr.decode()
-    assert "3 added" in err and "4 input(s) skipped" in err
-    for what in ("b.jsonl:2", "b.jsonl:3", "empty.txt is empty", "latin1.txt is not valid UTF-8"):
+    assert "3 added" in err and "6 input(s) skipped" in err
+    for what in ("b.jsonl:2", "b.jsonl:3", "b.jsonl:5", "b.jsonl:6", "empty.txt is empty",
+                 "latin1.txt is not valid UTF-8"):
         assert what in err, what
     assert all(line.startswith("unspin: ") for line in err.splitlines())  # no traceback
     p = run("index", "stats", "--index", db, "--format", "json")
