@@ -405,3 +405,16 @@ def test_cli_spark_engine_runs_as_the_readme_says(tmp_path, texts):
     rows = scan.read_rows(str(tmp_path / "spark"))
     assert len(rows) == 1 and rows[0]["error"] is None
     assert rows == scan.read_rows(str(tmp_path / "local"))
+
+
+@pytest.mark.parametrize("out_name", ["out.jsonl", "out.parquet", "shards"])
+def test_file_name_that_is_not_utf8_is_written_escaped(tmp_path, texts, out_name):
+    src = tmp_path / "in"
+    src.mkdir()
+    try:
+        (src / os.fsdecode(b"caf\xe9.txt")).write_text(texts[0], encoding="utf-8")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes UTF-8 names only")
+    assert main(["scan", str(src), "--out", str(tmp_path / out_name)]) == 0
+    (row,) = scan.read_rows(str(tmp_path / out_name))
+    assert row["error"] is None and row["input"].endswith("caf\\xe9.txt")

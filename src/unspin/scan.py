@@ -208,13 +208,28 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _shown(name: str) -> str:
+    """A path or id as rows can store it: a file name that is not UTF-8 arrives
+    with surrogate escapes, which no output format can write ("caf\\xe9.txt").
+
+    >>> _shown("caf\\udce9.txt"), _shown("café.txt")
+    ('caf\\\\xe9.txt', 'café.txt')
+    """
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name makes
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _error(path: str, n: int, message: str, **meta: Any) -> Record:
-    return {"input": path, "record": n, "id": meta.get("id") or f"{path}#{n}",
+    path = _shown(path)
+    return {"input": path, "record": n, "id": _shown(meta.get("id") or f"{path}#{n}"),
             "url": meta.get("url"), "date": meta.get("date"), "text": None, "error": message}
 
 
 def _doc(path: str, n: int, text: str, **meta: Any) -> Record:
-    return {"input": path, "record": n, "id": meta.get("id") or f"{path}#{n}",
+    path = _shown(path)
+    return {"input": path, "record": n, "id": _shown(meta.get("id") or f"{path}#{n}"),
             "url": meta.get("url"), "date": meta.get("date"), "text": text, "error": None}
 
 
@@ -522,7 +537,7 @@ def read_unit(
 
 
 def shard_name(unit: str, fmt: str) -> str:
-    digest = hashlib.sha1(os.path.abspath(unit).encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha1(os.fsencode(os.path.abspath(unit))).hexdigest()[:16]
     return f"part-{digest}.{fmt}"
 
 
