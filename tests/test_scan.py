@@ -318,9 +318,11 @@ def test_jobs_2_run_that_fails_mid_way_raises_instead_of_hanging(tmp_path, monke
     # A writer that fails (disk full) while the feeder waits for a free slot:
     # the run must end with the error, not wait on the feeding thread forever.
     import threading
+    import time
 
+    # Far more records than slots in flight, so the feeder is surely waiting.
     lines = "".join(json.dumps({"id": str(k), "text": f"hello world {k}"}) + "\n"
-                    for k in range(200))
+                    for k in range(3000))
     (tmp_path / "a.jsonl").write_text(lines, encoding="utf-8")
     monkeypatch.setattr(scan, "warm_up", lambda *a, **k: None)
     monkeypatch.setattr(scan, "process_record",
@@ -330,6 +332,7 @@ def test_jobs_2_run_that_fails_mid_way_raises_instead_of_hanging(tmp_path, monke
     def write(self, row):
         written.append(row)
         if len(written) == 5:
+            time.sleep(0.5)  # the feeder fills every free slot and waits
             raise OSError("disk full")
 
     monkeypatch.setattr(scan.RowWriter, "write", write)

@@ -731,10 +731,10 @@ def run_local(
             writer.close()
             writer = None
     finally:
+        stop.set()  # first, and before terminate(): it waits for the feeding thread
         prog.close()
         if writer is not None:
             writer.abort()
-        stop.set()  # before terminate(): it waits for the feeding thread
         if pool is not None:
             pool.terminate()
             pool.join()
