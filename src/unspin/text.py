@@ -38,6 +38,8 @@ def meta_end(text: str) -> int:
 
     >>> meta_end("date 2022-05-22 The officer told CNN.")
     16
+    >>> meta_end("\\ufeffdate 2022-05-22 The officer told CNN.")  # after a byte-order mark
+    17
     >>> meta_end("The date 2022-05-22 was set.")
     0
     """
