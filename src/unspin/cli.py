@@ -332,17 +332,34 @@ def cmd_serve(args) -> int:
 
 
 def _check_can_listen(host: str, port: int) -> None:
-    """One-line error if ``host:port`` cannot be bound (in use, no such address)."""
+    """One-line error if ``host:port`` is taken or names no address we have.
+
+    Every address of ``host`` is tried, as the server binds them: an address
+    family the machine lacks (IPv6 switched off) is skipped, a port in use
+    on any of them is an error.
+    """
+    import errno
     import socket
 
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        family, kind, proto, _, address = infos[0]
-        with socket.socket(family, kind, proto) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-            sock.bind(address)
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
     except OSError as e:
         raise InputError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    bound, last = 0, None
+    for family, kind, proto, _, address in infos:
+        try:
+            with socket.socket(family, kind, proto) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+                sock.bind(address)
+                bound += 1
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise InputError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+            last = e
+    if not bound:
+        why = last.strerror if last is not None else "no address"
+        raise InputError(f"cannot listen on {host}:{port}: {why}")
 
 
 def cmd_scan(args) -> int:
