@@ -265,6 +265,14 @@ def test_cut_in_a_record_the_scan_skips_is_still_reported(tmp_path, texts):
     gz = tmp_path / "t-named-plain.warc"  # gzip content under a plain name: no false alarm
     _warc(gz, [("http://w/1", _html(texts[0]))], gz=True)
     assert [r["error"] for r in read_warc(str(gz))] == [None]
+    # Whole records whose end-of-record blank line is missing or padded: no alarm.
+    one = tmp_path / "one.warc"
+    _warc(one, [("http://w/1", _html(texts[0]))], gz=False)
+    data = one.read_bytes()
+    assert data.endswith(b"\r\n\r\n")
+    for trailer in (b"", b"\r\n", b"\r\n\r\n \r\n"):
+        one.write_bytes(data[:-4] + trailer)
+        assert [r["error"] for r in read_warc(str(one))] == [None], trailer
 
 
 # -------------------------------------------------------------- local engine
@@ -418,6 +426,10 @@ def test_file_name_that_is_not_utf8_is_written_escaped(tmp_path, texts, out_name
         (src / os.fsdecode(b"caf\xe9.txt")).write_text(texts[0], encoding="utf-8")
     except (OSError, UnicodeError):
         pytest.skip("this file system takes UTF-8 names only")
+    _parquet(tmp_path / "naive.parquet", [texts[1]])  # pyarrow cannot write such a name
+    os.rename(tmp_path / "naive.parquet", src / os.fsdecode(b"na\xefve.parquet"))
     assert main(["scan", str(src), "--out", str(tmp_path / out_name)]) == 0
-    (row,) = scan.read_rows(str(tmp_path / out_name))
-    assert row["error"] is None and row["input"].endswith("caf\\xe9.txt")
+    rows = scan.read_rows(str(tmp_path / out_name))
+    assert [r["error"] for r in rows] == [None, None]
+    assert sorted(r["input"].rsplit("/", 1)[1] for r in rows) == [
+        "caf\\xe9.txt", "na\\xefve.parquet"]

@@ -444,18 +444,21 @@ def test_cli_index_add_keeps_good_documents_and_reports_bad_ones(tmp_path):
         "\ufeff" + json.dumps({"id": "j1", "text": TEXTS[INDEXED[1]]}) + "\n{not json\n"
         + json.dumps({"id": "j3"}) + "\n" + json.dumps({"id": "j4", "text": TEXTS[INDEXED[2]]})
         + "\n" + '{"id": "j5", "text": "the council \\ud800 said"}\n'
-        + json.dumps({"id": "j6", "text": "binary\u0000" * 20}) + "\n", encoding="utf-8")
+        + json.dumps({"id": "j6", "text": "binary\u0000" * 20}) + "\n"
+        # Real documents carry a Word line break or a C1 quote now and then.
+        + json.dumps({"id": "j7", "text": TEXTS[INDEXED[3]] + "\u000b\u0093x\u0094"}) + "\n",
+        encoding="utf-8")
     db = str(tmp_path / "idx.db")
     p = run("index", "add", str(src_dir), "--index", db)
     assert p.returncode == 1
     err = p.stderr.decode()
-    assert "3 added" in err and "6 input(s) skipped" in err
+    assert "4 added" in err and "6 input(s) skipped" in err
     for what in ("b.jsonl:2", "b.jsonl:3", "b.jsonl:5", "b.jsonl:6", "empty.txt is empty",
                  "latin1.txt is not valid UTF-8"):
         assert what in err, what
     assert all(line.startswith("unspin: ") for line in err.splitlines())  # no traceback
     p = run("index", "stats", "--index", db, "--format", "json")
-    assert json.loads(p.stdout)["docs"] == 3
+    assert json.loads(p.stdout)["docs"] == 4
 
 
 def test_cli_index_trace_learn_round_trip(tmp_path):

@@ -350,7 +350,10 @@ def _check_can_listen(host: str, port: int) -> None:
     for family, kind, proto, _, address in infos:
         try:
             with socket.socket(family, kind, proto) as sock:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+                # As asyncio binds for uvicorn: address reuse, IPv6 apart from IPv4.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind(address)
                 bound += 1
         except OSError as e:

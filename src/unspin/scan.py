@@ -428,9 +428,12 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
     elif not gz and end < size and _has_text_after(path, end):
         yield _error(path, n + 1, f"truncated WARC: {size - end} bytes after record {n} "
                      "are not a complete record")
-    # A cut in a record's header block can even parse (no Content-Length, or
-    # a shortened one); but every whole record ends with a blank line.
-    elif not gz and size and not _ends_with_blank_line(path):
+    # A cut in a record's header block before its Content-Length parses as a
+    # record with no content (a cut after it leaves bytes promised, above);
+    # a whole record of that kind still ends with a blank line.
+    elif (not gz and size and last is not None
+          and not int(last.rec_headers.get_header("Content-Length") or 0)
+          and not _ends_with_blank_line(path)):
         yield _error(path, n + 1, f"truncated WARC: the archive ends inside a record after "
                      f"record {n}")
 
@@ -490,8 +493,12 @@ def read_parquet(
     import pyarrow.parquet as pq
 
     n = 0
+    fh = None
     try:
-        pf = pq.ParquetFile(path)
+        # An open file, not the name: pyarrow cannot encode a file name that
+        # is not UTF-8.
+        fh = open(path, "rb")  # closed in finally: the generator yields while it is open
+        pf = pq.ParquetFile(fh)
         names = set(pf.schema_arrow.names)
         if text_column not in names:
             yield _error(path, 1, f"no column {text_column!r} (columns: {sorted(names)})")
@@ -516,6 +523,9 @@ def read_parquet(
                 yield _doc(path, n, text, **meta)
     except Exception as e:  # noqa: BLE001 - a torn Parquet file: report, go on with the next
         yield _error(path, n + 1, f"unreadable Parquet from row {n + 1} ({type(e).__name__}: {e})")
+    finally:
+        if fh is not None:
+            fh.close()
 
 
 def read_unit(
