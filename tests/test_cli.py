@@ -144,15 +144,15 @@ def test_output_is_utf8_whatever_the_locale():
     "args",
     [
         ("detect", "--top", "-1", str(SPUN)),
-        ("trace", str(SPUN), "--index", "x.db", "--top", "0"),
+        ("trace", str(SPUN), "--index", "{tmp}/x.db", "--top", "0"),
         ("serve", "--port", "99999"),
         ("serve", "--timeout", "nan"),
-        ("scan", str(SPUN), "--out", "o.jsonl", "--max-bytes", "-5"),
-        ("scan", str(SPUN), "--out", "o.jsonl", "--jobs", "0"),
+        ("scan", str(SPUN), "--out", "{tmp}/o.jsonl", "--max-bytes", "-5"),
+        ("scan", str(SPUN), "--out", "{tmp}/o.jsonl", "--jobs", "0"),
     ],
 )
-def test_out_of_range_options_are_usage_errors(args):
-    p = run(*args)
+def test_out_of_range_options_are_usage_errors(args, tmp_path):
+    p = run(*(a.replace("{tmp}", str(tmp_path)) for a in args))
     assert p.returncode == 2, p.stderr
     assert b"error: argument" in p.stderr and b"Traceback" not in p.stderr
 
