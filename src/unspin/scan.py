@@ -42,7 +42,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any
 
-from .text import InputError
+from .text import InputError, has_surrogates
 
 MAX_DOC_BYTES = 1_000_000  # a news article is ~5 KB; larger records become error rows
 SKIP_CHUNK = 1 << 20  # bytes read at a time while skipping an oversized line
@@ -205,9 +205,6 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
     return list(units.values())
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _shown(name: str) -> str:
     """A path or id as rows can store it: a file name that is not UTF-8 arrives
     with surrogate escapes, which no output format can write ("caf\\xe9.txt").
@@ -347,7 +344,7 @@ def read_jsonl(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                         for k in ("id", "url", "date")}
                 # A "\udc00" escape in a field no output format can store:
                 # report the record rather than fail the writer, and the run.
-                bad = [k for k, v in meta.items() if v is not None and _SURROGATE.search(v)]
+                bad = [k for k, v in meta.items() if v is not None and has_surrogates(v)]
                 if bad:
                     yield _error(path, n, f"line {n}: invalid record ('{bad[0]}' holds an "
                                  "unpaired surrogate)")
@@ -413,7 +410,7 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
         yield _error(path, n + 1, f"malformed WARC record after record {n} "
                      f"({type(e).__name__}: {e})")
         return
-    gz = _is_gzip(path)  # by content: a .warc may be gzipped, a .WARC.GZ is
+    gz = _is_gzip(path)  # by content, not name: a ".warc" may hold gzip, so does ".WARC.GZ"
     if cut_reported:
         return
     if cut_last:

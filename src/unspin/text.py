@@ -158,6 +158,12 @@ def find_spintax(text: str) -> list[re.Match]:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def has_surrogates(text: str) -> bool:
+    """Whether ``text`` holds an unpaired surrogate, which no UTF-8 output can
+    write (only a JSON "\\ud800" escape or a Python caller brings one in)."""
+    return _SURROGATE.search(text) is not None
+
+
 def check_text(text: str, max_chars: int = 5_000_000) -> str:
     """Validate that ``text`` is prose unspin can work on; raise InputError if not.
 
@@ -173,9 +179,7 @@ def check_text(text: str, max_chars: int = 5_000_000) -> str:
     controls = len(_CONTROL.findall(sample))
     if "\x00" in text or (controls and controls > 0.001 * len(sample)):
         raise InputError("input looks binary (control characters), not text")
-    # Only a JSON "\ud800" escape or a Python caller can bring one in; no
-    # UTF-8 encoder (our output included) can write it.
-    if _SURROGATE.search(text):
+    if has_surrogates(text):
         raise InputError("input contains unpaired surrogates: it is not valid Unicode text")
     return text
 
