@@ -71,6 +71,9 @@ def test_health(client: TestClient) -> None:
     assert r.status_code == 200
     h = r.json()
     assert h["status"] == "ok" and h["index"] is False and h["max_bytes"] == MAX_BYTES
+    # Uptime checkers probe with HEAD.
+    assert client.head("/api/health").status_code == 200
+    assert client.head("/").status_code == 200
 
 
 def test_restore_matches_cli(client: TestClient, capsys, tmp_path: Path) -> None:

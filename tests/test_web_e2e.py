@@ -192,3 +192,52 @@ def test_changes_table_explains_repeats(page: Page) -> None:
     texts = rows.all_inner_texts()
     assert any("have been" in t and "repeated ×" in t for t in texts), texts
     assert any("habit table" in t for t in texts)
+
+
+def test_failed_submission_clears_the_old_results(page: Page) -> None:
+    _restore(page, SPUN)
+    page.fill("#text", "\x01\x02\x03\x04\x05 x")
+    page.click("#go")
+    expect(page.locator("#status")).to_have_class("error")
+    expect(page.locator("#results")).to_be_hidden()  # nothing of the earlier text stays
+
+
+def test_opened_file_keeps_its_bytes_in_the_download(page: Page, tmp_path: Path) -> None:
+    # A BOM and CRLF line ends: the text box would drop both; the download
+    # must hold what the CLI gives back for the same file.
+    data = ("\ufeff" + SPUN.replace(". ", ".\r\n", 2)).encode("utf-8")
+    f = tmp_path / "copy.txt"
+    f.write_bytes(data)
+    page.set_input_files("#file", str(f))
+    page.click("#go")
+    expect(page.locator("#results")).to_be_visible(timeout=30_000)
+    with page.expect_download() as dl:
+        page.click("#download")
+    got = Path(dl.value.path()).read_bytes()
+    import unspin
+
+    assert got == unspin.restore(data.decode("utf-8")).text.encode("utf-8")
+    assert got.startswith(b"\xef\xbb\xbf") and b"\r\n" in got
+
+
+def test_any_confidence_in_range_is_accepted_and_keyboard_checks_it(page: Page) -> None:
+    page.fill("#text", SPUN)
+    page.fill("#confidence", "0.33")  # not a multiple of any step
+    page.click("#go")
+    expect(page.locator("#results")).to_be_visible(timeout=30_000)
+    page.fill("#confidence", "2")
+    page.locator("#text").focus()
+    page.keyboard.press("Control+Enter")  # the browser's check, as for a click
+    assert page.evaluate("document.getElementById('confidence').validity.valid") is False
+    expect(page.locator("#status")).not_to_have_class("error")  # nothing was sent
+
+
+def test_a_second_submit_while_working_is_ignored(page: Page) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "api/restore" in r.url else None)
+    page.fill("#text", SPUN * 20)
+    page.locator("#text").focus()
+    page.keyboard.press("Control+Enter")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#results")).to_be_visible(timeout=60_000)
+    assert len(requests) == 1

@@ -258,7 +258,9 @@ def create_app(
         return JSONResponse({"error": "internal error"}, status_code=500)
 
     # -- API ------------------------------------------------------------------
-    @app.get("/api/health", summary="liveness, version, limits and whether trace is on")
+    # HEAD too: uptime checkers probe with it.
+    @app.api_route("/api/health", methods=["GET", "HEAD"],
+                   summary="liveness, version, limits and whether trace is on")
     async def health() -> dict[str, Any]:
         return {
             "status": "ok" if "restorer" in state else "starting",
@@ -328,7 +330,7 @@ def create_app(
         "Referrer-Policy": "no-referrer",
     }
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers=page_headers)
 

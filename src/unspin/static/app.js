@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { health: null, input: "", restore: null, detect: null };
+const state = { health: null, input: "", restore: null, detect: null, busy: 0, loaded: null };
 
 // The API reports offsets in code points (Python str indices); JS strings are
 // UTF-16, so astral characters (emoji) would shift every later highlight.
@@ -178,7 +178,11 @@ async function renderSource(input) {
 
 async function submit(ev) {
   if (ev) ev.preventDefault();
-  const input = $("text").value;
+  if (state.busy) return;  // one request at a time: answers never mix two texts
+  // A file opened as is keeps its exact bytes (a BOM, CRLF line ends), which
+  // the text box would drop, as long as the box still shows it unedited.
+  const shown = $("text").value;
+  const input = state.loaded && state.loaded.shown === shown ? state.loaded.raw : shown;
   if (!input.trim()) { showStatus("Paste some text first.", true); $("text").focus(); return; }
   const max = state.health && state.health.max_bytes;
   const size = new Blob([JSON.stringify({ text: input })]).size;
@@ -190,6 +194,7 @@ async function submit(ev) {
   const body = { text: input };
   if (confRaw !== "") body.confidence = Number(confRaw);
   $("go").disabled = true;
+  state.busy += 1;
   showStatus("Working…");
   try {
     const [res, det] = await Promise.all([
@@ -208,8 +213,12 @@ async function submit(ev) {
     showStatus(`Done: ${n} change${n === 1 ? "" : "s"}, verdict ${det.verdict}.`);
     try { await renderSource(input); } catch (e) { showStatus(`Source search failed: ${e.message}`, true); }
   } catch (e) {
+    // No results of an earlier text may stay on screen, or in the download.
+    $("results").hidden = true;
+    state.restore = state.detect = null;
     showStatus(e.message, true);
   } finally {
+    state.busy -= 1;
     $("go").disabled = false;
   }
 }
@@ -226,9 +235,11 @@ function htmlToText(raw) {
 
 async function loadFile(file) {
   if (!file) return;
-  const raw = await file.text();
+  // ignoreBOM: a byte-order mark is part of the text, as the CLI keeps it.
+  const raw = new TextDecoder("utf-8", { ignoreBOM: true }).decode(await file.arrayBuffer());
   const isHtml = /\.html?$/i.test(file.name) || file.type === "text/html";
   $("text").value = isHtml ? htmlToText(raw) : raw;
+  state.loaded = isHtml ? null : { raw, shown: $("text").value };
   showStatus(`Loaded ${file.name}${isHtml ? " (HTML tags removed)" : ""}.`);
 }
 
@@ -246,7 +257,8 @@ function copyText(text) {
 function init() {
   $("form").addEventListener("submit", submit);
   $("text").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) submit(e);
+    // Through the form, so the confidence box is checked as a click checks it.
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $("form").requestSubmit(); }
   });
   const ta = $("text");
   ta.addEventListener("dragover", (e) => { e.preventDefault(); ta.classList.add("drop"); });
