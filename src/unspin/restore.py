@@ -937,21 +937,21 @@ _DETERMINERS = frozenset(
 
 
 def _determined(doc: Document, i: int) -> bool:
-    """Whether the word before token ``i``, in the same sentence, is a determiner."""
-    if i == 0 or doc.words[i].sentence_start:
-        return False
-    prev = doc.words[i - 1]
-    return (prev.kind == "word" and prev.norm in _DETERMINERS
-            and doc.text[prev.end : doc.words[i].start].isspace())
+    """Whether the word just before token ``i`` is a determiner."""
+    return _word_before(doc, i) in _DETERMINERS
 
 
-def _article_before(doc: Document, i: int) -> str | None:
+def _word_before(doc: Document, i: int) -> str | None:
+    """The token before token ``i``, lower-cased, if one plain space separates them
+    (punctuation or a line break between them ends the phrase)."""
     if i == 0:
         return None
     prev = doc.words[i - 1]
-    if doc.text[prev.end : doc.words[i].start] != " ":
-        return None
-    n = prev.norm
+    return prev.norm if doc.text[prev.end : doc.words[i].start] == " " else None
+
+
+def _article_before(doc: Document, i: int) -> str | None:
+    n = _word_before(doc, i)
     return n if n in ("a", "an") else None
 
 
