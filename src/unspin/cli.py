@@ -397,24 +397,25 @@ def cmd_scan(args) -> int:
     return EXIT_OK
 
 
-def _confidence(value: str) -> float:
-    try:
-        v = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError("confidence must be between 0 and 1")
-    return v
+def _float_in(lo: float, hi: float, *, above: bool = False):
+    """An argparse type: a number in [lo, hi] (``above``: in (lo, hi))."""
+
+    def parse(value: str) -> float:
+        try:
+            v = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if not ((lo < v if above else lo <= v) and (v < hi if above else v <= hi)):
+            bound = f"between {lo:g} and {hi:g}" if hi < float("inf") else (
+                f"more than {lo:g}" if above else f"at least {lo:g}")
+            raise argparse.ArgumentTypeError(f"must be {bound}")
+        return v
+
+    return parse
 
 
-def _seconds(value: str) -> float:
-    try:
-        v = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0.0 < v < float("inf"):
-        raise argparse.ArgumentTypeError("must be a positive number of seconds")
-    return v
+_confidence = _float_in(0.0, 1.0)
+_seconds = _float_in(0.0, float("inf"), above=True)
 
 
 def _int_in(lo: int, hi: int | None = None):

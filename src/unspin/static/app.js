@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { health: null, input: "", restore: null, detect: null, busy: 0, loaded: null };
+const state = { health: null, input: "", restore: null, detect: null, loaded: null };
 
 // The API reports offsets in code points (Python str indices); JS strings are
 // UTF-16, so astral characters (emoji) would shift every later highlight.
@@ -178,7 +178,7 @@ async function renderSource(input) {
 
 async function submit(ev) {
   if (ev) ev.preventDefault();
-  if (state.busy) return;  // one request at a time: answers never mix two texts
+  if ($("go").disabled) return;  // one request at a time: answers never mix two texts
   // A file opened as is keeps its exact bytes (a BOM, CRLF line ends), which
   // the text box would drop, as long as the box still shows it unedited.
   const shown = $("text").value;
@@ -194,7 +194,6 @@ async function submit(ev) {
   const body = { text: input };
   if (confRaw !== "") body.confidence = Number(confRaw);
   $("go").disabled = true;
-  state.busy += 1;
   showStatus("Working…");
   try {
     const [res, det] = await Promise.all([
@@ -218,7 +217,6 @@ async function submit(ev) {
     state.restore = state.detect = null;
     showStatus(e.message, true);
   } finally {
-    state.busy -= 1;
     $("go").disabled = false;
   }
 }
