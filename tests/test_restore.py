@@ -168,3 +168,31 @@ def test_number_step_reads_the_shared_artefact_weight():
     assert numbers() == ["150th"]
     assert numbers(article=-20.0) == ["150th"]  # not the table channel's a/an weight
     assert numbers(is_table=-20.0) == []  # but the table channel's own bonus
+
+
+def test_a_table_row_outranks_the_thesaurus_for_the_same_inflected_form():
+    # Moby lists "changed" under "modified" itself, so the inflected form used
+    # to reach the candidate list as a thesaurus row first and hide the habit
+    # modify -> change; the candidate must carry the table's channel.
+    from unspin.restore import _IS_TABLE
+
+    r = default_restorer()
+    lex = r.lex
+    rows = {c[0]: c for c in r._candidates(("modified",))[0]}
+    assert rows[("changed",)][1] == "h" and rows[("changed",)][2][_IS_TABLE] == 1.0
+    # The same holds for every verb habit in its past and -ing forms: where
+    # the habit gives an inflected original, the candidate is a table one.
+    checked = 0
+    for spun, entry in lex.table_entries("h"):
+        if " " in spun or " " in entry.original:
+            continue
+        for tag in ("VBD", "VBG"):
+            observed, original = lex.inflect(spun, tag), lex.inflect(entry.original, tag)
+            if not observed or not original or observed == spun:
+                continue
+            got = r._candidates((observed,))
+            row = {c[0]: c for c in got[0]}.get((original,)) if got else None
+            if row is not None:
+                checked += 1
+                assert row[2][_IS_TABLE] == 1.0, (observed, original)
+    assert checked > 100

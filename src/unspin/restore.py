@@ -414,31 +414,19 @@ class Restorer:
             return got
         lex = self.lex
         key = " ".join(norms)
-        if len(norms) > 1 and not lex.has(key) and not _could_inflect(lex, norms):
+        last = norms[-1]
+        # A possessive takes its base word's originals: "the nation's" is
+        # looked up as "nation" and offered as "country's" ("she's" and
+        # "let's" are no possessives).
+        possessive = (last.endswith("'s") and len(last) > 4 and last != "let's"
+                      and last[:-2] not in STOPWORDS)
+        look = (*norms[:-1], last[:-2]) if possessive else norms
+        found = self._found(look)
+        if not found:
             self._cands[norms] = _NO_CANDIDATES
             return _NO_CANDIDATES
-        # Plain (original, source, channel) rows, and inflection memos read
-        # inline: this loop runs ≈ 540k times in a cold pass over 20k words.
-        found: dict[str, Row] = {}
-        setdefault = found.setdefault
-        for r in lex.rows(key):
-            setdefault(r[0], r)
-        head, rest = norms[0], norms[1:]
-        for lemma, tag in lex.readings(head):
-            lemma_key = " ".join([lemma, *rest])
-            if lemma_key == key:
-                continue
-            rows = lex.rows(lemma_key)
-            if not rows:
-                continue
-            memo = lex.inflections(tag)
-            for r in rows:
-                form = memo.get(r[0], "")
-                if form == "":
-                    form = lex.inflect(r[0], tag)
-                if form:
-                    setdefault(form, r)
-        found.pop(key, None)
+        if possessive:
+            found = {form + "'s": r for form, r in found.items()}
         # A spelling variant (subsidised/subsidized) is never a spinner's swap.
         variant = _spelling_key(key)
         short = len(key) <= 4  # else key abbreviates nothing
@@ -523,6 +511,52 @@ class Restorer:
         # books after one collection, lists never do.
         got = self._cands[norms] = _pack(tuple(out), obs)
         return got
+
+    def _found(self, norms: tuple[str, ...]) -> dict[str, Row]:
+        """Each original form an observed form may restore to, with its first
+        (original, source, channel) row; a table row outranks a thesaurus one.
+
+        The form's own rows come first, then its lemma's re-inflected: the
+        head word of a phrase ("got here" as "get here" -> "came") and, for a
+        noun phrase in a table, the last word ("financial institutions" as
+        "financial institution" -> "banks"; the thesauri's plural phrases
+        are mostly noise such as "the hills" -> "hills").
+        """
+        lex = self.lex
+        key = " ".join(norms)
+        head, rest = norms[0], norms[1:]
+        alts = [(" ".join([lemma, *rest]), tag, False) for lemma, tag in lex.readings(head)]
+        if rest:
+            alts += [(" ".join([*norms[:-1], lemma]), tag, True)
+                     for lemma, tag in lex.readings(norms[-1]) if tag == "NNS"]
+            if not lex.has(key) and not any(lex.has(k) for k, _, _ in alts):
+                return {}
+        # Plain rows, and inflection memos read inline: this loop runs
+        # ≈ 540k times in a cold pass over 20k words.
+        found: dict[str, Row] = {}
+        setdefault = found.setdefault
+        for r in lex.rows(key):
+            setdefault(r[0], r)
+        for lemma_key, tag, tables_only in alts:
+            if lemma_key == key:
+                continue
+            rows = lex.rows(lemma_key)
+            if not rows:
+                continue
+            memo = lex.inflections(tag)
+            for r in rows:
+                if tables_only and r[2] is None:
+                    break  # table rows come first
+                form = memo.get(r[0], "")
+                if form == "":
+                    form = lex.inflect(r[0], tag)
+                if form and setdefault(form, r)[2] is None and r[2] is not None:
+                    # A table row outranks a thesaurus row for the same form:
+                    # Moby lists "changed" under "modified" itself, but the
+                    # channel is the habit modify -> change.
+                    found[form] = r
+        found.pop(key, None)
+        return found
 
     def _form_info(self, form: str) -> tuple[str, tuple[str, ...] | None, float, float]:
         """(spelling key, LM words or None if the LM lacks one, zipf, all function words).
@@ -823,11 +857,6 @@ def _articles(article: str | None, obs_an: bool, cands) -> list[float]:
     return out
 
 
-def _could_inflect(lex: Lexicon, norms: tuple[str, ...]) -> bool:
-    rest = " ".join(norms[1:])
-    return any(lex.has(f"{lemma} {rest}") for lemma, _ in lex.readings(norms[0]))
-
-
 def score_spans(spans: list[Span], prior: float) -> None:
     """Set each span's best candidate, P(spun) and confidence under ``prior``."""
     for s in spans:
@@ -875,6 +904,9 @@ def _change(doc: Document, s: Span) -> Change | None:
                 w if k and w in _NAME_LOWER else w[:1].upper() + w[1:]
                 for k, w in enumerate(restored.split(" "))
             )
+    if "’" in spun and "'" not in spun:
+        # The text's own apostrophe: "the authority’s" -> "the government’s".
+        restored = restored.replace("'", "’")
     if restored == spun:
         return None
     return Change(first.start, last.end, spun, restored, round(s.confidence, 4),
