@@ -191,7 +191,13 @@ def score_spun(tally: Tally, res: SpinResult, out: Restored) -> None:
     exact = {(c.start, c.end): c for c in changes}
     for s in res.swaps:
         c = exact.get((s.start, s.end))
-        if c is not None and c.restored.lower() == s.original.lower():
+        want = s.original.lower()
+        if c is None and text[s.end : s.end + 2] in ("'s", "’s"):
+            # A possessive is restored whole ("nation's" -> "country's"),
+            # while the swap covers the word only.
+            c = exact.get((s.start, s.end + 2))
+            want += text[s.end : s.end + 2]
+        if c is not None and c.restored.lower() == want:
             tally.fixed += 1
         else:
             key = (s.spun.lower(), s.original.lower())
