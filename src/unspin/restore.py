@@ -420,13 +420,13 @@ class Restorer:
         # "let's" are no possessives).
         possessive = (last.endswith("'s") and len(last) > 4 and last != "let's"
                       and last[:-2] not in STOPWORDS)
-        look = (*norms[:-1], last[:-2]) if possessive else norms
-        found = self._found(look)
+        found = self._found(norms)
+        if possessive:
+            base = self._found((*norms[:-1], last[:-2]))
+            found.update((form + "'s", r) for form, r in base.items() if form + "'s" not in found)
         if not found:
             self._cands[norms] = _NO_CANDIDATES
             return _NO_CANDIDATES
-        if possessive:
-            found = {form + "'s": r for form, r in found.items()}
         # A spelling variant (subsidised/subsidized) is never a spinner's swap.
         variant = _spelling_key(key)
         short = len(key) <= 4  # else key abbreviates nothing
