@@ -455,6 +455,32 @@ def test_leftover_spintax_is_reported():
     assert not [f for f in unspin.detect(clean).findings if f.kind == "spintax"]
 
 
+def test_spintax_with_options_sets_a_floor_on_the_score():
+    # Clean prose apart from two groups of the spinner's own markup: the
+    # groups decide, and the report counts them.
+    from unspin.detect import SPINTAX_PROBABILITY
+
+    text = ("The city council met on Tuesday to discuss the {new|brand new} budget. Members "
+            "said the plan would fund road repairs and a {library|public library} in the north "
+            "of the town, and a vote is expected next month.")
+    d = unspin.detect(text)
+    assert (d.verdict, d.signals["spintax_groups"]) == ("spun", 2)
+    assert d.spun_probability >= SPINTAX_PROBABILITY
+    # Without the markup the same paragraph is clean; a one-option group
+    # (a template placeholder, perhaps) is no evidence.
+    plain = text.replace("{new|brand new}", "{new}").replace("{library|public library}", "library")
+    d = unspin.detect(plain)
+    assert (d.verdict, d.signals["spintax_groups"]) == ("clean", 0)
+    # Screening never dismisses a text with spintax in it.
+    det = Detector()
+    own = sorted((Path(__file__).resolve().parents[1] / "corpus" / "own").glob("[0-9]*.txt"))
+    long_clean = next(t for t in (p.read_text(encoding="utf-8") for p in own)
+                      if det.screen(t) is not None)
+    marked = long_clean.replace(" the ", " {the|a} ", 1)
+    assert marked != long_clean and det.screen(marked) is None
+    assert det.detect(marked, screen=True).verdict == "spun"
+
+
 def test_numbers_and_compounds_break_the_screening_ngrams():
     from unspin.detect import _content_offsets
 

@@ -63,7 +63,15 @@ from .restore import (
     default_restorer,
     score_spans,
 )
-from .text import QUOTE_MARKS, Document, check_text, match_case, meta_end, quote_after
+from .text import (
+    QUOTE_MARKS,
+    Document,
+    check_text,
+    find_spintax,
+    match_case,
+    meta_end,
+    quote_after,
+)
 
 # The detect model's inputs, in weight order (see measure()).
 SIGNALS = (
@@ -95,6 +103,10 @@ _QUICK_WORD = re.compile(
 )
 _SENTENCE_END = frozenset(".!?;:")
 
+# A spintax group with two or more options ("{electrical|electric}") is the
+# spinner's own markup left in the copy; clean prose does not write it. The
+# model never saw it in training, so it is a floor on P(spun), not a weight.
+SPINTAX_PROBABILITY = 0.99
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
 FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
 # A content word outside quotes (lower-case, 3+ letters, as the screening pass
@@ -519,7 +531,9 @@ class Detector:
         if sum(1 for w in _QUICK_WORD.findall(text[:2000]) if w.lower() in STOPWORDS) < 20:
             return None
         share = self.quick_share(scores, self.p.screen_tau)
-        return share if share < self.p.screen_threshold else None
+        if share >= self.p.screen_threshold or spintax_groups(text):
+            return None
+        return share
 
     def detect(self, text: str, screen: bool = False) -> Detection:
         if screen:
@@ -536,6 +550,8 @@ class Detector:
         # One model for the score, the verdict and the report.
         model = self.model_for(ev.signals)
         p = self.probability(ev.signals, model)
+        if spintax_groups(ev.doc.text):
+            p = max(p, SPINTAX_PROBABILITY)
         verdict = "spun" if p >= model.threshold else "clean"
         return Detection(p, verdict, self.findings(ev, p), self._report(ev, model))
 
@@ -554,6 +570,7 @@ class Detector:
             "graded_disfluency": round(s["graded_disfluency"], 3),
             "vocabulary_rarity": round(s["vocabulary_rarity"], 3),
             "function_disfluency": round(s["function_disfluency"], 3),
+            "spintax_groups": spintax_groups(ev.doc.text),
             "n_words": ev.doc.n_words,
             "candidate_spans": len(ev.spans),
             "threshold": model.threshold,
@@ -573,8 +590,8 @@ class Detector:
             out.append(Finding(a, b, doc.text[a:b], kind, round(conf, 4), sugg))
 
         # Leftover spintax first, with restore's choice among its options; the
-        # words inside it are then not reported again. Reported, not scored:
-        # the detect model was not trained with it.
+        # words inside it are then not reported again. A group with options
+        # sets a floor on P(spun) (SPINTAX_PROBABILITY) rather than a weight.
         for c in self.r.spintax_changes(doc):
             taken.update(k for k, t in enumerate(doc.words) if c.start <= t.start < c.end)
             out.append(Finding(c.start, c.end, c.spun, "spintax", c.confidence, c.restored))
@@ -809,6 +826,18 @@ def default_detector() -> Detector:
     if _DEFAULT is None:
         _DEFAULT = Detector()
     return _DEFAULT
+
+
+def spintax_groups(text: str) -> int:
+    """How many spintax groups with two or more options ``text`` holds.
+
+    A one-option group ("{Tuesday}") may be a template placeholder, so only
+    groups with a choice count.
+
+    >>> spintax_groups("The {electrical|electric} grid failed on {Tuesday}.")
+    1
+    """
+    return sum(1 for m in find_spintax(text) if "|" in m.group())
 
 
 def detect(text: str, screen: bool = False, detector: Detector | None = None) -> Detection:
