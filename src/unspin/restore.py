@@ -720,7 +720,7 @@ class Restorer:
         """
         out = []
         for m in find_spintax(doc.text):
-            options = m.group()[1:-1].split("|")
+            options = m.group("options").split("|")
             best = options[0]
             if len(options) > 1:
                 before = [t.norm for t in doc.words if t.end <= m.start() and t.kind == "word"]

@@ -143,7 +143,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 # Spintax a spinner failed to expand: "{the electrical|the electric}", or a
 # one-option "{the electrical}" — word options only, so "{1,2}" or code stays out.
-_SPINTAX = re.compile(r"\{[A-Za-z][A-Za-z' -]*(?:\|[A-Za-z][A-Za-z' -]*)*\}")
+# Word options only ("{1,2}" is no spintax); some spinners double the braces.
+_SPINTAX = re.compile(
+    r"\{(\{)?(?P<options>[A-Za-z][A-Za-z' -]*(?:\|[A-Za-z][A-Za-z' -]*)*)\}(?(1)\})"
+)
 
 
 def find_spintax(text: str) -> list[re.Match]:
@@ -151,6 +154,8 @@ def find_spintax(text: str) -> list[re.Match]:
 
     >>> [m.group() for m in find_spintax("the {electrical|electric} grid, x{1,2}, {Projects}")]
     ['{electrical|electric}', '{Projects}']
+    >>> [m.group("options") for m in find_spintax("The officer {{told|instructed}} CNN.")]
+    ['told|instructed']
     """
     return list(_SPINTAX.finditer(text))
 
