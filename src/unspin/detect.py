@@ -831,13 +831,15 @@ def default_detector() -> Detector:
 def spintax_groups(text: str) -> int:
     """How many spintax groups with two or more options ``text`` holds.
 
-    A one-option group ("{Tuesday}") may be a template placeholder, so only
-    groups with a choice count.
+    A one-option group ("{Tuesday}") may be a template placeholder, and
+    doubled braces are template syntax too ("{{lang|fr}}", "{{ title|upper }}"),
+    so only single-brace groups with a choice count.
 
-    >>> spintax_groups("The {electrical|electric} grid failed on {Tuesday}.")
+    >>> spintax_groups("The {electrical|electric} grid failed on {Tuesday}, {{lang|fr}}.")
     1
     """
-    return sum(1 for m in find_spintax(text) if "|" in m.group())
+    return sum(1 for m in find_spintax(text)
+               if "|" in m.group() and not m.group().startswith("{{"))
 
 
 def detect(text: str, screen: bool = False, detector: Detector | None = None) -> Detection:

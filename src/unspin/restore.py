@@ -635,7 +635,7 @@ class Restorer:
     # -- decoding -----------------------------------------------------------
     def decode(self, doc: Document, spans: list[Span], rate: float, threshold: float):
         prior = self.prior(rate)
-        chosen = self._agree(doc, _select(spans, prior, threshold), prior, threshold)
+        chosen, dropped = self._agree(doc, _select(spans, prior, threshold), prior, threshold)
         if chosen:
             # Second pass: neighbours of a change are re-scored in the restored
             # context ("refusing to struggle" reads differently after a fix).
@@ -644,50 +644,53 @@ class Restorer:
                 _put(cur, s)
             near = {k for s in chosen for k in range(s.i - 2, s.j + 2)}
             taken = {k for s in chosen for k in range(s.i, s.j)}
-            rescored = {
-                (s.i, s.j): self._span(doc, cur, s.i, s.j) or s
-                for s in spans
-                if s.i in near and not any(k in taken for k in range(s.i, s.j))
-            }
-            chosen += _select(list(rescored.values()), prior, threshold, taken)
+            rescored: dict[tuple[int, int], Span | None] = {}
+            for s in spans:
+                if s.i in near and not any(k in taken for k in range(s.i, s.j)):
+                    # A span the agreement check dropped never falls back to
+                    # its first-pass score.
+                    fresh = self._span(doc, cur, s.i, s.j)
+                    rescored[(s.i, s.j)] = fresh or (None if (s.i, s.j) in dropped else s)
+            again = [x for x in rescored.values() if x is not None]
+            chosen += _select(again, prior, threshold, taken)
             if self.p.repeat_bonus > 0:
-                pool = [rescored.get((s.i, s.j), s) for s in spans]
+                pool = [rescored.get((s.i, s.j), s) for s in spans
+                        if (s.i, s.j) not in dropped or (s.i, s.j) in rescored]
+                pool = [x for x in pool if x is not None]
                 chosen += self._repeats(doc, pool, chosen, prior, threshold)
         changes = [_change(doc, s) for s in sorted(chosen, key=lambda s: s.i)]
         return [c for c in changes if c is not None]
 
     def _agree(self, doc: Document, chosen: list[Span], prior: float,
-               threshold: float) -> list[Span]:
-        """The first pass's changes that still clear ``threshold`` with their
-        neighbouring changes made.
+               threshold: float) -> tuple[list[Span], set[tuple[int, int]]]:
+        """The first pass's changes that still clear ``threshold`` next to the
+        changes kept before them, and the (i, j) of those dropped.
 
         Each span was scored with its neighbours as spun; two changes side by
         side must also read well together. In a headline "Folk Pageant", the
         spun "Pageant" made "People" look as good as "Folk"; next to the
-        restored "Festival" it does not.
+        restored "Festival" it does not. The most confident change goes
+        first, and each one is judged against the kept ones only.
         """
         if len(chosen) < 2:
-            return chosen
-        cur = _lm_words(doc)
-        for s in chosen:
+            return chosen, set()
+        observed = _lm_words(doc)
+        cur = list(observed)
+        kept: list[Span] = []
+        dropped: set[tuple[int, int]] = set()
+        for s in sorted(chosen, key=lambda s: -s.confidence):
+            crowded = any(k.j > s.i - 3 and k.i < s.j + 3 for k in kept)
+            if crowded:
+                again = self._span(doc, cur, s.i, s.j)
+                if again is not None:
+                    score_spans([again], prior)
+                if (again is None or again.best.words != s.best.words
+                        or again.confidence < threshold):
+                    dropped.add((s.i, s.j))
+                    continue
+            kept.append(s)
             _put(cur, s)
-        by_start = sorted(chosen, key=lambda s: s.i)
-        kept = []
-        for k, s in enumerate(by_start):
-            crowded = (k and by_start[k - 1].j > s.i - 3) or (
-                k + 1 < len(by_start) and by_start[k + 1].i < s.j + 3)
-            if not crowded:
-                kept.append(s)
-                continue
-            mine = cur[s.i : s.j]
-            cur[s.i : s.j] = _lm_words(doc)[s.i : s.j]  # itself as observed
-            again = self._span(doc, cur, s.i, s.j)
-            cur[s.i : s.j] = mine
-            if again is not None:
-                score_spans([again], prior)
-                if again.best.words == s.best.words and again.confidence >= threshold:
-                    kept.append(s)
-        return kept
+        return kept, dropped
 
     def _repeats(self, doc: Document, spans: list[Span], chosen: list[Span], prior: float,
                  threshold: float) -> list[Span]:
