@@ -674,8 +674,7 @@ class Restorer:
         """
         if len(chosen) < 2:
             return chosen, set()
-        observed = _lm_words(doc)
-        cur = list(observed)
+        cur = _lm_words(doc)
         kept: list[Span] = []
         dropped: set[tuple[int, int]] = set()
         for s in sorted(chosen, key=lambda s: -s.confidence):
