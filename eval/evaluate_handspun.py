@@ -9,8 +9,9 @@ text (``swaps/*.json``). The metrics are evaluate_restore.py's: *fixed*
 (a change with the swap's span whose restored text equals the original,
 case-insensitively), *damage* (changes that overlap no swap, per 1000
 words the spinner left alone) and *clean* (changes to the clean versions,
-per 1000 words), plus detect's verdicts on both versions. It needs no
-research corpus, so it runs anywhere.
+per 1000 words), plus detect's verdicts on both versions, scored by evaluate_restore.py's
+own functions. It needs no research corpus (the ``build`` extra, as all of
+eval/, for the spinner module the scorer imports).
 """
 
 from __future__ import annotations
@@ -20,9 +21,28 @@ import json
 import sys
 from pathlib import Path
 
-import unspin
+sys.path.insert(0, str(Path(__file__).parent))
+
+from evaluate_restore import Tally, score_clean, score_spun  # noqa: E402
+from spinner import SpinResult, Swap, count_words, untouched_word_count  # noqa: E402
+
+import unspin  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(folder: Path) -> list[tuple[str, SpinResult, str]]:
+    """(passage name, its spin with the recorded swaps, its clean text) per passage."""
+    out = []
+    for path in sorted((folder / "swaps").glob("*.json")):
+        spun = (folder / "spun" / f"{path.stem}.txt").read_text(encoding="utf-8")
+        clean = (folder / "clean" / f"{path.stem}.txt").read_text(encoding="utf-8")
+        swaps = [Swap(s["s_start"], s["s_end"], s["spun"], s["orig"])
+                 for s in json.loads(path.read_text(encoding="utf-8"))["swaps"]]
+        res = SpinResult(spun, swaps, count_words(spun),
+                         untouched_word_count(spun, ((s.start, s.end) for s in swaps)))
+        out.append((path.stem, res, clean))
+    return out
 
 
 def main() -> int:
@@ -30,41 +50,24 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=ROOT / "corpus" / "handspun")
     ap.add_argument("--confidence", type=float, help="restore threshold (default: the model's)")
     args = ap.parse_args()
-    swaps_n = fixed = damage = untouched = clean_changes = clean_words = 0
+    spun_tally, clean_tally = Tally(), Tally()
     spun_called_clean, clean_called_spun = [], []
-    for path in sorted((args.dir / "swaps").glob("*.json")):
-        swaps = json.loads(path.read_text(encoding="utf-8"))["swaps"]
-        spun = (args.dir / "spun" / f"{path.stem}.txt").read_text(encoding="utf-8")
-        clean = (args.dir / "clean" / f"{path.stem}.txt").read_text(encoding="utf-8")
-        changes = unspin.restore(spun, args.confidence).changes
-        exact = {(c.start, c.end): c for c in changes}
-        swaps_n += len(swaps)
-        for s in swaps:
-            c = exact.get((s["s_start"], s["s_end"]))
-            want = s["orig"].lower()
-            suffix = spun[s["s_end"] : s["s_end"] + 2]
-            if c is None and suffix in ("'s", "’s"):
-                # A possessive is restored whole, as evaluate_restore.py counts it.
-                c = exact.get((s["s_start"], s["s_end"] + 2))
-                want += suffix
-            fixed += c is not None and c.restored.lower() == want
-        for c in changes:
-            if not any(c.start < s["s_end"] and s["s_start"] < c.end for s in swaps):
-                damage += 1
-        untouched += len(clean.split()) - sum(len(s["orig"].split()) for s in swaps)
-        clean_changes += len(unspin.restore(clean, args.confidence).changes)
-        clean_words += len(clean.split())
-        if unspin.detect(spun).verdict != "spun":
-            spun_called_clean.append(path.stem)
+    passages = load(args.dir)
+    for name, res, clean in passages:
+        score_spun(spun_tally, res, unspin.restore(res.text, args.confidence))
+        score_clean(clean_tally, clean, count_words(clean), unspin.restore(clean, args.confidence))
+        if unspin.detect(res.text).verdict != "spun":
+            spun_called_clean.append(name)
         if unspin.detect(clean).verdict != "clean":
-            clean_called_spun.append(path.stem)
-    n = len(list((args.dir / "swaps").glob("*.json")))
-    print(f"{n} passages, {swaps_n} swaps, {clean_words} clean words")
-    print(f"fixed {100 * fixed / max(swaps_n, 1):.1f} % ({fixed}), "
-          f"damage {1000 * damage / max(untouched, 1):.2f} per 1000 ({damage}), "
-          f"clean {1000 * clean_changes / max(clean_words, 1):.2f} per 1000 ({clean_changes})")
-    print(f"detect: spun called clean {len(spun_called_clean)} of {n} {spun_called_clean}; "
-          f"clean called spun {len(clean_called_spun)} of {n} {clean_called_spun}")
+            clean_called_spun.append(name)
+    m, c = spun_tally.metrics(), clean_tally.metrics()
+    print(f"{len(passages)} passages, {m['swaps']} swaps, {c['words']} clean words")
+    print(f"fixed {m['fixed_pct']:.1f} % ({spun_tally.fixed}), precision "
+          f"{m['precision_pct']:.1f} %, damage {m['damage_per_1000']:.2f} per 1000 "
+          f"({spun_tally.damage}), clean {c['damage_per_1000']:.2f} per 1000 ({c['changes']})")
+    print(f"detect: spun called clean {len(spun_called_clean)} of {len(passages)} "
+          f"{spun_called_clean}; clean called spun {len(clean_called_spun)} of "
+          f"{len(passages)} {clean_called_spun}")
     return 0
 
 
