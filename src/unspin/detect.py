@@ -103,9 +103,10 @@ _QUICK_WORD = re.compile(
 )
 _SENTENCE_END = frozenset(".!?;:")
 
-# A spintax group with two or more options ("{electrical|electric}") is the
-# spinner's own markup left in the copy; clean prose does not write it. The
-# model never saw it in training, so it is a floor on P(spun), not a weight.
+# A spintax group with two or more options ("{electrical|electric}"; single
+# braces, see spintax_groups) is the spinner's own markup left in the copy;
+# clean prose does not write it. The model never saw it in training, so it is
+# a floor on P(spun), not a weight.
 SPINTAX_PROBABILITY = 0.99
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
 FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
@@ -268,6 +269,7 @@ class Evidence:
     signals: dict[str, float]
     listed: list[tuple[int, int, str, float]] = field(default_factory=list)  # word i, j
     scan: ContextScan | None = None  # the context gains the signals were read from
+    spintax: int = 0  # single-brace spintax groups with options (spintax_groups)
 
     @property
     def vector(self) -> list[float]:
@@ -406,7 +408,7 @@ class Detector:
             # at the same clean false positives.
             "function_disfluency": function_disfluency(scan.function_gains),
         }
-        return Evidence(doc, spans, rate, sig, listed, scan)
+        return Evidence(doc, spans, rate, sig, listed, scan, spintax_groups(doc.text))
 
     def find_listed(self, doc: Document) -> list[tuple[int, int, str, float]]:
         """Occurrences of --lexicon phrases: (first word, end word, original, prob)."""
@@ -550,7 +552,7 @@ class Detector:
         # One model for the score, the verdict and the report.
         model = self.model_for(ev.signals)
         p = self.probability(ev.signals, model)
-        if spintax_groups(ev.doc.text):
+        if ev.spintax:
             p = max(p, SPINTAX_PROBABILITY)
         verdict = "spun" if p >= model.threshold else "clean"
         return Detection(p, verdict, self.findings(ev, p), self._report(ev, model))
@@ -570,7 +572,7 @@ class Detector:
             "graded_disfluency": round(s["graded_disfluency"], 3),
             "vocabulary_rarity": round(s["vocabulary_rarity"], 3),
             "function_disfluency": round(s["function_disfluency"], 3),
-            "spintax_groups": spintax_groups(ev.doc.text),
+            "spintax_groups": ev.spintax,
             "n_words": ev.doc.n_words,
             "candidate_spans": len(ev.spans),
             "threshold": model.threshold,

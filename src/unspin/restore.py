@@ -644,19 +644,20 @@ class Restorer:
                 _put(cur, s)
             near = {k for s in chosen for k in range(s.i - 2, s.j + 2)}
             taken = {k for s in chosen for k in range(s.i, s.j)}
-            rescored: dict[tuple[int, int], Span | None] = {}
+            rescored: dict[tuple[int, int], Span] = {}
             for s in spans:
                 if s.i in near and not any(k in taken for k in range(s.i, s.j)):
+                    fresh = self._span(doc, cur, s.i, s.j)
                     # A span the agreement check dropped never falls back to
                     # its first-pass score.
-                    fresh = self._span(doc, cur, s.i, s.j)
-                    rescored[(s.i, s.j)] = fresh or (None if (s.i, s.j) in dropped else s)
-            again = [x for x in rescored.values() if x is not None]
-            chosen += _select(again, prior, threshold, taken)
+                    if fresh is None and (s.i, s.j) not in dropped:
+                        fresh = s
+                    if fresh is not None:
+                        rescored[(s.i, s.j)] = fresh
+            chosen += _select(list(rescored.values()), prior, threshold, taken)
             if self.p.repeat_bonus > 0:
                 pool = [rescored.get((s.i, s.j), s) for s in spans
-                        if (s.i, s.j) not in dropped or (s.i, s.j) in rescored]
-                pool = [x for x in pool if x is not None]
+                        if (s.i, s.j) in rescored or (s.i, s.j) not in dropped]
                 chosen += self._repeats(doc, pool, chosen, prior, threshold)
         changes = [_change(doc, s) for s in sorted(chosen, key=lambda s: s.i)]
         return [c for c in changes if c is not None]

@@ -141,9 +141,9 @@ class Document:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
-# Spintax a spinner failed to expand: "{the electrical|the electric}", or a
-# one-option "{the electrical}" — word options only, so "{1,2}" or code stays out.
-# Word options only ("{1,2}" is no spintax); some spinners double the braces.
+# Spintax a spinner failed to expand: "{the electrical|the electric}", a
+# one-option "{the electrical}", or doubled braces "{{told|instructed}}" —
+# word options only, so "{1,2}" or code stays out.
 _SPINTAX = re.compile(
     r"\{(\{)?(?P<options>[A-Za-z][A-Za-z' -]*(?:\|[A-Za-z][A-Za-z' -]*)*)\}(?(1)\})"
 )
