@@ -40,7 +40,7 @@ from operator import add, and_, getitem, itemgetter, le, lshift, mul, or_, sub
 from pathlib import Path
 from typing import Protocol
 
-from .text import Document, InputError, Token, meta_end
+from .text import Document, InputError, Token, has_surrogates, meta_end
 
 SCHEMA_NAME = "unspin-index"
 SCHEMA_VERSION = 3  # 3: segmented postings; 2: arithmetic shingle keys; 1: blake2b keys
@@ -1027,9 +1027,9 @@ def read_jsonl(path: str | os.PathLike[str], bad: list[str] | None = None
                 doc = SourceDoc(
                     str(rec["id"]), rec["text"], rec.get("title"), rec.get("url"), rec.get("date")
                 )
-                for field in (doc.text, doc.id, doc.title, doc.url, doc.date):
-                    if isinstance(field, str):
-                        field.encode("utf-8")  # "\udc00" from JSON cannot be stored
+                if any(isinstance(f, str) and has_surrogates(f)
+                       for f in (doc.text, doc.id, doc.title, doc.url, doc.date)):
+                    raise ValueError("holds an unpaired surrogate, which cannot be stored")
             except (ValueError, KeyError, TypeError, AttributeError, InputError) as e:
                 message = f"{path}:{n}: not a document record ({e})"
                 if bad is None:

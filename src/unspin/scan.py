@@ -218,16 +218,18 @@ def _shown(name: str) -> str:
         return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _error(path: str, n: int, message: str, **meta: Any) -> Record:
+def _record(path: str, n: int, text: str | None, error: str | None, **meta: Any) -> Record:
     path = _shown(path)
     return {"input": path, "record": n, "id": _shown(meta.get("id") or f"{path}#{n}"),
-            "url": meta.get("url"), "date": meta.get("date"), "text": None, "error": message}
+            "url": meta.get("url"), "date": meta.get("date"), "text": text, "error": error}
+
+
+def _error(path: str, n: int, message: str, **meta: Any) -> Record:
+    return _record(path, n, None, message, **meta)
 
 
 def _doc(path: str, n: int, text: str, **meta: Any) -> Record:
-    path = _shown(path)
-    return {"input": path, "record": n, "id": _shown(meta.get("id") or f"{path}#{n}"),
-            "url": meta.get("url"), "date": meta.get("date"), "text": text, "error": None}
+    return _record(path, n, text, None, **meta)
 
 
 def _decode(data: bytes) -> str:
