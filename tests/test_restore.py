@@ -196,3 +196,24 @@ def test_a_table_row_outranks_the_thesaurus_for_the_same_inflected_form():
                 checked += 1
                 assert row[2][_IS_TABLE] == 1.0, (observed, original)
     assert checked > 100
+
+
+def test_possessives_take_their_base_words_candidates_and_contractions_none():
+    # "the nation's" is looked up as "nation" and offered as "country's";
+    # "let's", "that's" and "she's" are no possessives and get no such rows.
+    r = Restorer()
+    rows = r._candidates(("nation's",))
+    assert rows and ("country's",) in {c[0] for c in rows[0]}
+    for word in ("let's", "that's", "she's"):
+        got = r._candidates((word,))
+        assert not got or not any(c[0][-1].endswith("'s") for c in got[0]), word
+
+
+def test_plural_phrases_are_re_inflected_from_tables_only():
+    # A table phrase in the plural reaches its original ("financial
+    # institutions" -> "banks"); a thesaurus phrase does not ("the hills"
+    # has WordNet's "the hill", whose plural would only be noise).
+    r = Restorer()
+    rows = r._candidates(("financial", "institutions"))
+    assert rows and ("banks",) in {c[0] for c in rows[0]}
+    assert r._candidates(("the", "hills")) == ()
