@@ -453,12 +453,41 @@ def test_cli_index_add_keeps_good_documents_and_reports_bad_ones(tmp_path):
     assert p.returncode == 1
     err = p.stderr.decode()
     assert "4 added" in err and "6 input(s) skipped" in err
-    for what in ("b.jsonl:2", "b.jsonl:3", "b.jsonl:5", "b.jsonl:6", "empty.txt is empty",
-                 "latin1.txt is not valid UTF-8"):
+    for what in ("b.jsonl: line 2: invalid record", "b.jsonl: line 3: invalid record",
+                 "b.jsonl: record 5 (id j5): not storable",
+                 "b.jsonl: record 6 (id j6): not storable",
+                 "empty.txt: empty document", "latin1.txt: document is not valid UTF-8"):
         assert what in err, what
     assert all(line.startswith("unspin: ") for line in err.splitlines())  # no traceback
     p = run("index", "stats", "--index", db, "--format", "json")
     assert json.loads(p.stdout)["docs"] == 4
+
+
+def test_cli_index_add_reads_what_scan_reads(tmp_path):
+    # One set of readers for both commands: a folder's gzipped JSONL (title
+    # kept) and HTML page are indexed, not silently passed over.
+    import gzip
+
+    src_dir = tmp_path / "sources"
+    src_dir.mkdir()
+    with gzip.open(src_dir / "feed.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "g1", "text": TEXTS[INDEXED[0]], "title": "Gz"}) + "\n")
+    paras = "".join(f"<p>{p}</p>" for p in TEXTS[INDEXED[1]].split("\n\n"))
+    (src_dir / "page.html").write_text(
+        f"<html><head><script>var x = 1;</script></head><body>{paras}</body></html>",
+        encoding="utf-8")
+    db = str(tmp_path / "idx.db")
+    p = run("index", "add", str(src_dir), "--index", db)
+    assert p.returncode == 0, p.stderr
+    assert b"2 added" in p.stderr
+    copy = tmp_path / "copy.txt"
+    copy.write_text(spin(TEXTS[INDEXED[0]], seed=3)[0], encoding="utf-8")
+    p = run("trace", str(copy), "--index", db, "--format", "json")
+    top = json.loads(p.stdout)["matches"][0]
+    assert (top["id"], top["title"]) == ("g1", "Gz")
+    copy.write_text(spin(TEXTS[INDEXED[1]], seed=3)[0], encoding="utf-8")
+    p = run("trace", str(copy), "--index", db, "--format", "json")
+    assert json.loads(p.stdout)["matches"][0]["id"].endswith("page.html")
 
 
 def test_cli_index_trace_learn_round_trip(tmp_path):

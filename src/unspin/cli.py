@@ -134,15 +134,17 @@ class _Progress:
 
 
 def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
-    """SourceDocs from text files, folders of them (*.txt, *.md, *.jsonl) and JSONL files.
+    """SourceDocs from the inputs ``unspin scan`` reads (text, HTML, JSONL, WARC,
+    Parquet; folders walked), through scan's readers, so both commands take the
+    same files by the same rules.
 
     An unreadable file or record raises InputError, or, with ``bad``, is
     reported on stderr, listed there and skipped: a batch keeps its good
     documents.
     """
-    from pathlib import Path
-
-    from .index import SourceDoc, read_jsonl
+    from .index import SourceDoc
+    from .scan import expand_inputs, read_unit
+    from .text import has_surrogates
 
     def skip(message: str) -> None:
         if bad is None:
@@ -150,33 +152,29 @@ def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
         print(f"unspin: skipped: {message}", file=sys.stderr)
         bad.append(message)
 
+    units: dict[str, None] = {}  # ordered, each file once
     for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            files = sorted(f for f in p.rglob("*") if f.suffix in (".txt", ".jsonl", ".md"))
-            if not files:
-                skip(f"{p}: no .txt, .md or .jsonl files in this folder")
-        elif p.exists():
-            files = [p]
-        else:
-            skip(f"cannot read {p}: no such file or directory")
-            files = []
-        for f in files:
-            if f.suffix == ".jsonl":
-                lines: list[str] = []
-                try:
-                    yield from read_jsonl(f, lines if bad is not None else None)
-                except (OSError, UnicodeDecodeError) as e:
-                    skip(f"cannot read {f}: {e}")
-                for message in lines:
-                    skip(message)
+        try:
+            found = expand_inputs([raw])
+        except InputError as e:
+            skip(str(e))
+            continue
+        if not found:
+            skip(f"{raw}: no files in this folder")
+        units.update(dict.fromkeys(found))
+    for unit in units:
+        for rec in read_unit(unit, max_bytes=MAX_INPUT_BYTES):
+            text, where = rec["text"], rec["input"]
+            if rec["id"] != where:  # a record of a container (its errors say where)
+                where = f"{where}: record {rec['record']} (id {rec['id']})"
+            if rec["error"]:
+                skip(f"{rec['input']}: {rec['error']}")
+            elif not text.strip():
+                skip(f"{where}: empty document")
+            elif "\x00" in text or has_surrogates(text):  # SQLite stores UTF-8 text only
+                skip(f"{where}: not storable text (a NUL or an unpaired surrogate)")
             else:
-                try:
-                    text = _read_input(str(f))
-                except InputError as e:
-                    skip(str(e))
-                    continue
-                yield SourceDoc(str(f), text)
+                yield SourceDoc(rec["id"], text, rec.get("title"), rec["url"], rec["date"])
 
 
 def _check_paths(paths: Sequence[str]) -> None:
@@ -197,13 +195,9 @@ def _report_skipped(bad: list[str]) -> int:
 
 
 def _open_index(path: str, create: bool = False, classes: bool = False):
-    import os
-
     from .index import Index
 
-    if not create and not os.path.exists(path):
-        raise InputError(f"no index at {path} (build one with `unspin index add`)")
-    return Index(path, classes=classes)
+    return Index(path, classes=classes) if create else Index.existing(path)
 
 
 def cmd_index_add(args) -> int:
@@ -367,7 +361,6 @@ def _check_can_listen(host: str, port: int) -> None:
 
 def cmd_scan(args) -> int:
     """Score many documents (text, HTML, JSONL[.gz], WARC, Parquet) into Parquet/JSONL rows."""
-    import os
 
     from .scan import MAX_DOC_BYTES, run_local, run_spark
 
@@ -382,8 +375,10 @@ def cmd_scan(args) -> int:
             raise InputError(f"--engine spark needs pyspark ({e.name} is missing)") from None
         print(f"unspin: scanned {n} inputs into {args.out}", file=sys.stderr)
         return EXIT_OK
-    if args.index and not os.path.exists(args.index):
-        raise InputError(f"no index at {args.index} (build one with `unspin index add`)")
+    if args.index:  # fail now, not once per record
+        from .index import Index
+
+        Index.existing(args.index).close()
     counts = run_local(
         args.inputs, args.out, fmt=args.format, jobs=args.jobs, restore=args.restore,
         index_path=args.index, text_column=args.text_column, max_bytes=max_bytes,
@@ -483,7 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ix = sub.add_parser("index", help="build or inspect a source index for `trace`")
     ixs = ix.add_subparsers(dest="index_command", required=True)
-    ia = ixs.add_parser("add", help="add text files, folders or JSONL (id/text/title/url/date)")
+    ia = ixs.add_parser("add", help="add documents: the files `scan` reads (text, HTML, JSONL with "
+                        "id/text/title/url/date, WARC, Parquet) or folders of them")
     ia.add_argument("paths", nargs="+", metavar="PATH")
     ia.add_argument("--index", required=True, metavar="FILE", help="index file (created if new)")
     ia.add_argument("--classes", action="store_true",
@@ -502,7 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_trace)
 
     g = sub.add_parser("group", help="cluster documents that share a source")
-    g.add_argument("files", nargs="+", metavar="FILE", help="text files, folders or JSONL")
+    g.add_argument("files", nargs="+", metavar="FILE",
+                   help="the files `scan` reads (text, HTML, JSONL, WARC, Parquet) or folders")
     g.add_argument("--format", choices=("text", "json"), default="text")
     g.set_defaults(func=cmd_group)
 

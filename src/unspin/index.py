@@ -24,7 +24,6 @@ AddReport(added=1, updated=0, unchanged=0)
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import sqlite3
@@ -40,7 +39,7 @@ from operator import add, and_, getitem, itemgetter, le, lshift, mul, or_, sub
 from pathlib import Path
 from typing import Protocol
 
-from .text import Document, InputError, Token, has_surrogates, meta_end
+from .text import Document, InputError, Token, meta_end
 
 SCHEMA_NAME = "unspin-index"
 SCHEMA_VERSION = 3  # 3: segmented postings; 2: arithmetic shingle keys; 1: blake2b keys
@@ -868,6 +867,14 @@ class Index:
         else:
             self._open(storage, path, classes)
 
+    @classmethod
+    def existing(cls, path: str | os.PathLike[str]) -> Index:
+        """Open an index that must already exist (trace, scan, serve): a missing
+        file is a one-line input error, not a new empty index."""
+        if not os.path.exists(path):
+            raise InputError(f"no index at {path} (build one with `unspin index add`)")
+        return cls(path)
+
     def _open(self, storage: Storage, path: str | os.PathLike[str] | None, classes: bool) -> None:
         """Check (or, for an empty storage, write) the schema rows."""
         self.storage = storage
@@ -1005,35 +1012,3 @@ def _chunks(items: Iterable[SourceDoc], n: int) -> Iterator[list[SourceDoc]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def read_jsonl(path: str | os.PathLike[str], bad: list[str] | None = None
-               ) -> Iterator[SourceDoc]:
-    """Documents from a JSON Lines file with id/text[/title/url/date] fields.
-
-    A line that is no such record raises InputError, or, with ``bad``, is
-    reported there and skipped (a batch keeps its good records).
-    """
-    with open(path, encoding="utf-8-sig") as f:  # -sig: a BOM is the file's, not line 1's
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                if not isinstance(rec.get("text"), str) or not rec["text"].strip():
-                    raise ValueError("no text")
-                if "\x00" in rec["text"]:  # as decode_bytes judges a text file
-                    raise ValueError("looks binary (NUL), not text")
-                doc = SourceDoc(
-                    str(rec["id"]), rec["text"], rec.get("title"), rec.get("url"), rec.get("date")
-                )
-                if any(isinstance(f, str) and has_surrogates(f)
-                       for f in (doc.text, doc.id, doc.title, doc.url, doc.date)):
-                    raise ValueError("holds an unpaired surrogate, which cannot be stored")
-            except (ValueError, KeyError, TypeError, AttributeError, InputError) as e:
-                message = f"{path}:{n}: not a document record ({e})"
-                if bad is None:
-                    raise InputError(message) from None
-                bad.append(message)
-                continue
-            yield doc

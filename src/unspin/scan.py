@@ -99,9 +99,7 @@ def _index(path: str) -> Any:
     if hit is None or hit[0] != pid:
         from .index import Index
 
-        if not os.path.exists(path):
-            raise InputError(f"no index at {path}")
-        _INDEXES[path] = (pid, Index(path))
+        _INDEXES[path] = (pid, Index.existing(path))
     return _INDEXES[path][1]
 
 
@@ -221,7 +219,8 @@ def _shown(name: str) -> str:
 def _record(path: str, n: int, text: str | None, error: str | None, **meta: Any) -> Record:
     path = _shown(path)
     return {"input": path, "record": n, "id": _shown(meta.get("id") or f"{path}#{n}"),
-            "url": meta.get("url"), "date": meta.get("date"), "text": text, "error": error}
+            "url": meta.get("url"), "date": meta.get("date"), "title": meta.get("title"),
+            "text": text, "error": error}
 
 
 def _error(path: str, n: int, message: str, **meta: Any) -> Record:
@@ -343,7 +342,7 @@ def read_jsonl(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                     yield _error(path, n, f"line {n}: invalid record ({e})")
                     continue
                 meta = {k: (None if rec.get(k) is None else str(rec.get(k)))
-                        for k in ("id", "url", "date")}
+                        for k in ("id", "url", "date", "title")}
                 # A "\udc00" escape in a field no output format can store:
                 # report the record rather than fail the writer, and the run.
                 bad = [k for k, v in meta.items() if v is not None and has_surrogates(v)]

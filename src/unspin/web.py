@@ -172,9 +172,7 @@ def create_app(
     if index_file is not None:
         from .index import Index
 
-        if not os.path.isfile(index_file):
-            raise InputError(f"no index at {index_file} (build one with `unspin index add`)")
-        Index(index_file).close()  # validate the schema now: fail at start, not per request
+        Index.existing(index_file).close()  # check the schema at start, not per request
 
     state: dict[str, Any] = {}
 
