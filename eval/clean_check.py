@@ -26,7 +26,7 @@ import unspin  # noqa: E402
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--split", choices=("dev", "test"), default="dev")
+    ap.add_argument("--split", choices=corpus.SPLITS, default="dev")
     ap.add_argument("--docs", type=int, default=300, help="documents per corpus")
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--folder", type=Path, help="check the *.txt files of this folder instead")
@@ -39,7 +39,7 @@ def main() -> int:
         sets = {name: [(d.id, d.text) for d in corpus.load(name, args.split)[: args.docs]]
                 for name in ("bbc", "reuters")}
     else:
-        print("../shared/corpora is not available", file=sys.stderr)
+        print(f"{corpus.CORPUS_DIR} is not available", file=sys.stderr)
         return 1
     words = changes = 0
     seen: collections.Counter[tuple[str, str]] = collections.Counter()

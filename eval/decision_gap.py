@@ -41,7 +41,7 @@ def main() -> int:
     add_site_args(ap)
     args = ap.parse_args()
     if not corpus.available(args.corpus):
-        print("../shared/corpora is not available", file=sys.stderr)
+        print(f"{corpus.CORPUS_DIR} is not available", file=sys.stderr)
         return 1
     r = engine(args.model)
     where: collections.Counter[str] = collections.Counter()

@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "threshold": threshold,
-        "stale_model": bool(params.restore_model and params.restore_model != _digest()),
+        "stale_model": params.stale,
         "conditions": [],
         "clean": {},
     }
@@ -358,10 +358,6 @@ def _title(a: dict[str, Any], n_docs: int) -> str:
             f"lengths {', '.join(a['lengths'])}; clean weighted to balance)")
 
 
-def _digest() -> str:
-    from unspin.detect import model_digest
-
-    return model_digest()
 
 
 if __name__ == "__main__":

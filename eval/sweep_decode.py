@@ -32,7 +32,7 @@ from evaluate_restore import (  # noqa: E402
 )
 from spinner import count_words  # noqa: E402
 
-from unspin.restore import _apply  # noqa: E402
+from unspin.render import splice  # noqa: E402
 
 
 @dataclass
@@ -99,7 +99,7 @@ def main() -> int:
         def run(doc, spans, est, text, thr=thr, floor=floor):
             rate = max(est[0], floor) if est[1] else est[0]
             ch = r.changes(doc, spans, rate, thr)
-            return _Out(_apply(text, ch), ch)
+            return _Out(splice(text, ch), ch)
 
         t = Tally()
         for res, (doc, spans, est) in spun:

@@ -10,7 +10,7 @@ Sources (both optional, at least one required):
   (``/usr/share/wordnet``): synset members plus one-hop similar-to, verb-group,
   also-see, hypernym and hyponym relations.
 
-Output: a gzip'd TSV with two record kinds::
+Output: a gzip'd TSV with four record kinds::
 
     F <tab> original <tab> fanout <tab> zipf    synonyms listed for `original`; its frequency
     R <tab> observed <tab> orig:flags orig:flags ...   (most frequent original first)

@@ -128,8 +128,6 @@ def test_clean_text_is_clean(text):
 def test_threshold_knob_and_screen():
     det = Detector(threshold=0.0)
     assert det.detect(CLEAN).verdict == "spun"  # everything clears a zero threshold
-    s = Detector().screen(MORE_CLEAN[0])
-    assert s is None or 0.0 <= s < 1.0
     # A screened document is reported clean without findings, or fully analysed.
     d = Detector().detect(SPUN, screen=True)
     assert d.verdict == "spun"

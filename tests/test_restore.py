@@ -122,7 +122,9 @@ def test_cached_static_logit_is_the_full_weighted_sum():
         for _words, _source, f, static, ctx in rows:
             weights = params.channel(bool(f[_IS_TABLE]))
             assert static == params.bias + sum(map(mul, weights, f))
-            assert ctx == tuple(weights[k] for k in (0, 7, 8, 13, 14))
+            # The contextual features, by name: the ones a cached row cannot fix.
+            assert ctx == tuple(weights[FEATURES.index(k)] for k in (
+                "lm_gain", "article", "in_quote", "obs_logprob", "gain_margin"))
 
 
 def test_params_round_trip_through_model_json(tmp_path):

@@ -275,9 +275,6 @@ def test_cut_in_a_record_the_scan_skips_is_still_reported(tmp_path, texts):
         assert [r["error"] for r in read_warc(str(one))] == [None], trailer
 
 
-# -------------------------------------------------------------- local engine
-
-
 def test_truncated_warc_gz_reports_the_lost_tail(tmp_path, texts):
     from unspin.scan import read_warc
 
@@ -291,6 +288,9 @@ def test_truncated_warc_gz_reports_the_lost_tail(tmp_path, texts):
     assert [r["error"] for r in rows[:2]] == [None, None]
     _warc(tmp_path / "ok.warc.gz", pages)
     assert not any(r.get("error") for r in read_warc(str(tmp_path / "ok.warc.gz")))
+
+
+# -------------------------------------------------------------- local engine
 
 
 def test_resume_skips_completed_shards(tmp_path, texts):

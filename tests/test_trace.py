@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from unspin.index import (
-    FUNCTION_WORDS,
+    KEY_FUNCTION_WORDS,
     Index,
     MemoryStorage,
     SourceDoc,
@@ -45,7 +45,7 @@ _WORD = re.compile(r"(?<![\w’'])[a-z]+(?![\w’'])")
 def _choice(word: str) -> str | None:
     """The site's fixed replacement for ``word`` (a thesaurus neighbour)."""
     lex = Lexicon.default()
-    if word in FUNCTION_WORDS or len(word) < 4 or lex.analyses(word):
+    if word in KEY_FUNCTION_WORDS or len(word) < 4 or lex.analyses(word):
         return None
     opts = sorted(
         e.original

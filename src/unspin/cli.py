@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from .text import InputError, decode_bytes
 
-EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INPUT = 0, 1  # argparse exits 2 on a usage error
 MAX_INPUT_BYTES = 20_000_000
 DETECT_SCREEN = False  # see docs/detect.md: screening speed vs verdict changes
 
@@ -115,24 +115,6 @@ def cmd_detect(args) -> int:
 # -- index / trace / group / learn ------------------------------------------
 
 
-class _Progress:
-    """A one-line progress counter on stderr, only on a terminal (no dependency)."""
-
-    def __init__(self, total: int | None, label: str) -> None:
-        self.n, self.total, self.label = 0, total, label
-        self.on = sys.stderr.isatty()
-
-    def __call__(self, k: int) -> None:
-        self.n += k
-        if self.on:
-            of = f"/{self.total}" if self.total else ""
-            print(f"\r{self.label}: {self.n}{of} documents", end="", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.on and self.n:
-            print(file=sys.stderr)
-
-
 def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
     """SourceDocs from the inputs ``unspin scan`` reads (text, HTML, JSONL, WARC,
     Parquet; folders walked), through scan's readers, so both commands take the
@@ -201,12 +183,14 @@ def _open_index(path: str, create: bool = False, classes: bool = False):
 
 
 def cmd_index_add(args) -> int:
+    from .scan import Progress
+
     _check_paths(args.paths)
     bad: list[str] = []
     with _open_index(args.index, create=True, classes=args.classes) as idx:
-        progress = _Progress(None, "indexing")
+        progress = Progress(sys.stderr.isatty(), "indexing")
         try:
-            report = idx.add(_iter_docs(args.paths, bad), progress=progress)
+            report = idx.add(_iter_docs(args.paths, bad), progress=progress.count)
         finally:
             progress.close()
         stats = idx.stats()

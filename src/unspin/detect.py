@@ -191,6 +191,14 @@ class DetectParams:
             long_min_words=(d.get("long") or {}).get("min_words", 0),
         )
 
+    @property
+    def stale(self) -> bool:
+        """Whether restore's model or tables, or a constant of the signals, changed
+        since these weights were trained."""
+        if self.ref_rarity is not None and self.ref_rarity != REF_RARITY:
+            return True
+        return bool(self.restore_model) and self.restore_model != model_digest()
+
     @classmethod
     def _long(cls, d: dict | None) -> DetectParams | None:
         if not d:
@@ -271,10 +279,6 @@ class Evidence:
     scan: ContextScan | None = None  # the context gains the signals were read from
     spintax: int = 0  # single-brace spintax groups with options (spintax_groups)
 
-    @property
-    def vector(self) -> list[float]:
-        return [self.signals[s] for s in SIGNALS]
-
 
 @dataclass
 class Detection:
@@ -352,9 +356,7 @@ class Detector:
     def stale(self) -> bool:
         """Whether restore's model, or a constant of the signals, changed since the
         detect weights were trained."""
-        if self.p.ref_rarity is not None and self.p.ref_rarity != REF_RARITY:
-            return True
-        return bool(self.p.restore_model) and self.p.restore_model != model_digest()
+        return self.p.stale
 
     # -- one analysis pass --------------------------------------------------
     def document(self, text: str) -> Document:

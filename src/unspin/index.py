@@ -50,7 +50,7 @@ BATCH = 2000  # documents per transaction in add()
 # The key definition is part of the on-disk format (keys of old documents must
 # match keys of new queries), so the list is fixed here rather than shared with
 # restore's tunable STOPWORDS. Changing it means bumping SCHEMA_VERSION.
-FUNCTION_WORDS = frozenset(
+KEY_FUNCTION_WORDS = frozenset(
     """
 a about above after again against all also am among an and any are as at be because been
 before being below between both but by can could did do does doing down during each either
@@ -158,7 +158,7 @@ def _token_parts(tok: str) -> _Parts:
             mid = start = (tok.lower(),)
             nxt = 0
         else:
-            keep = [p for p in _expand(_norm(tok)) if p in FUNCTION_WORDS or p.isdigit()]
+            keep = [p for p in _expand(_norm(tok)) if p in KEY_FUNCTION_WORDS or p.isdigit()]
             # A capitalised word inside a sentence is a name: all its parts are kept.
             mid = tuple(_expand(_norm(tok))) if tok[:1].isupper() else tuple(keep)
             start, nxt = tuple(keep), 0
@@ -246,7 +246,7 @@ def immutables(doc: Document) -> list[str]:
             out.append(norm)
             continue
         for part in _expand(norm):
-            if part in FUNCTION_WORDS or part.isdigit():
+            if part in KEY_FUNCTION_WORDS or part.isdigit():
                 out.append(part)
             elif t.text[:1].isupper() and not t.sentence_start:
                 out.append(part)
@@ -375,7 +375,7 @@ def synonym_class(word: str) -> str:
 def swappable(t: Token) -> bool:
     """Whether a word token is one a spinner may swap: no function word, no name."""
     return t.kind == "word" and not (
-        t.norm in FUNCTION_WORDS or (t.text[:1].isupper() and not t.sentence_start))
+        t.norm in KEY_FUNCTION_WORDS or (t.text[:1].isupper() and not t.sentence_start))
 
 
 def class_sequence(doc: Document) -> list[str]:
@@ -415,7 +415,8 @@ class Storage(Protocol):
     def postings_many(self, keys: Iterable[int], limit: int) -> dict[int, list[int]]:
         """Documents holding each key, at most ``limit`` each, lowest rowids first
         (keys held by no document left out)."""
-    def counts(self) -> dict[str, int]: ...
+    def counts(self) -> dict[str, int]:
+        """At least "docs" and "postings"; a backend may add its own figures."""
     def transaction(self): ...  # a context manager; commit on success, roll back on error
     def close(self) -> None: ...
 

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .index import FUNCTION_WORDS, swappable
+from .index import KEY_FUNCTION_WORDS, swappable
 from .text import Document, InputError
 from .trace import MAX_SUB, align
 
@@ -232,7 +232,7 @@ def _site_candidates(
                     forms.add(form)
         return {
             o for o in forms
-            if " " not in o and o not in FUNCTION_WORDS and o != w and lm.known(o)
+            if " " not in o and o not in KEY_FUNCTION_WORDS and o != w and lm.known(o)
         }
 
     def gains(w: str, occ: list[tuple[int, int]], cands: list[str]) -> list[list[float]]:

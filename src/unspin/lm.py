@@ -140,8 +140,9 @@ class LanguageModel:
     def zipf(self, words: tuple[str, ...] | list[str]) -> float:
         """Zipf-scale frequency (log10 per billion) of the rarest word of ``words``.
 
-        The LM's unigram distribution is the frequency prior, so the runtime
-        needs no second frequency table.
+        The LM's unigram distribution is restore's frequency prior: candidates
+        are scored against the same counts as their context. (The lexicon's
+        own zipf column serves the index's synonym classes.)
         """
         get = self._unigram.get
         lp = get(words[0]) if len(words) == 1 else None

@@ -5,7 +5,7 @@ spoken British form: "a hundred and fiftieth", "two thousand and twenty-two",
 "one hundred and twenty-five". Newsrooms write those numbers as digits, so such
 a phrase in narration is evidence of a swap; the language model cannot judge
 it (digits are outside its vocabulary), so restore scores it as a table
-candidate with no fluency term (see :meth:`unspin.restore.Restorer.restore`).
+candidate with no fluency term (see :meth:`unspin.restore.Restorer.number_changes`).
 
 Only *compound* numbers with "hundred" or "thousand" and another part are
 taken: "a hundred years", "two thousand people" and "twenty-first century" are

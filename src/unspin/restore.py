@@ -40,6 +40,7 @@ from ._cachedict import CacheDict
 from .lexicon import Lexicon, Row
 from .lm import BOS, LanguageModel, window_plan
 from .numbers import find_numbers, spoken
+from .render import splice
 from .text import Document, InputError, check_text, english_share, find_spintax, match_case
 
 DEFAULT_CONFIDENCE = 0.5
@@ -277,7 +278,7 @@ class Restorer:
         threshold = self.p.threshold if confidence is None else confidence
         changes = self.changes(doc, spans, rate, threshold)
         return Restoration(
-            text=_apply(doc.text, changes),
+            text=splice(doc.text, changes),
             changes=changes,
             spin_rate=rate,
             n_words=doc.n_words,
@@ -1021,16 +1022,6 @@ def _word_before(doc: Document, i: int) -> str | None:
 def _article_before(doc: Document, i: int) -> str | None:
     n = _word_before(doc, i)
     return n if n in ("a", "an") else None
-
-
-def _apply(text: str, changes: list[Change]) -> str:
-    out, pos = [], 0
-    for c in changes:
-        out.append(text[pos : c.start])
-        out.append(c.restored)
-        pos = c.end
-    out.append(text[pos:])
-    return "".join(out)
 
 
 _DEFAULT: Restorer | None = None

@@ -611,15 +611,22 @@ class RowWriter:
 
 
 class Progress:
-    """``scan: N docs, X docs/s, E errors`` on stderr, at most twice a second."""
+    """``scan: N docs, X docs/s, E errors`` on stderr, at most twice a second.
 
-    def __init__(self, on: bool) -> None:
-        self.on, self.n, self.errors = on, 0, 0
+    Called with each output row (scan), or ``count(n)`` by any batch that
+    counts documents (``unspin index add``).
+    """
+
+    def __init__(self, on: bool, label: str = "scan") -> None:
+        self.on, self.label, self.n, self.errors = on, label, 0, 0
         self.t0 = self.last = time.monotonic()
 
     def __call__(self, row: Row) -> None:
-        self.n += 1
-        self.errors += row["error"] is not None
+        self.count(1, row["error"] is not None)
+
+    def count(self, n: int, errors: int = 0) -> None:
+        self.n += n
+        self.errors += errors
         now = time.monotonic()
         if self.on and now - self.last >= 0.5:
             self.last = now
@@ -627,7 +634,7 @@ class Progress:
 
     def _print(self, now: float) -> None:
         rate = self.n / max(now - self.t0, 1e-9)
-        print(f"\rscan: {self.n} docs, {rate:.1f} docs/s, {self.errors} errors",
+        print(f"\r{self.label}: {self.n} docs, {rate:.1f} docs/s, {self.errors} errors",
               end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from functools import cache
 
-from .index import FUNCTION_WORDS, NUMBER_WORDS, Index, MemoryStorage, SourceDoc
+from .index import KEY_FUNCTION_WORDS, NUMBER_WORDS, Index, MemoryStorage, SourceDoc
 from .text import Document, InputError
 
 # Unrelated text tops out near 0.47 (corpus/own: a paragraph sharing a stock
@@ -185,7 +185,7 @@ def align(copy: str | Document, source: str | Document) -> Alignment:
     # Runs of explained ops; a run counts only if it holds enough equal words
     # that are not function words: unrelated texts also share chains of
     # "of the ... in a", but not of content words.
-    is_anchor = [t not in FUNCTION_WORDS for t in a]
+    is_anchor = [t not in KEY_FUNCTION_WORDS for t in a]
     spans: list[Span] = []
     start = 0
     while start < len(ops):
