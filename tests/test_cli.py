@@ -177,3 +177,17 @@ def test_scan_counts_a_file_named_twice_once(tmp_path):
             "--out", str(out), "--format", "jsonl")
     assert p.returncode == 0, p.stderr
     assert b"1 rows (0 errors) from 1 inputs" in p.stderr
+
+
+def test_detect_json_names_a_non_utf8_file_in_valid_utf8(tmp_path):
+    import os
+
+    name = os.fsdecode(b"caf\xff.txt")  # a file name no UTF-8 output can carry as is
+    try:
+        (tmp_path / name).write_bytes(SPUN.read_bytes())
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system refuses non-UTF-8 names")
+    p = run("detect", "--format", "json", str(tmp_path / name), str(SPUN))
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in p.stdout.decode("utf-8").splitlines()]
+    assert rows[0]["source"].endswith("caf\\xff.txt") and rows[1]["source"] == str(SPUN)

@@ -82,6 +82,9 @@ def test_rows_and_readings_match_lookup_and_analyses():
         ("t.json", '{"entries": [{"tortured": "profound learning", "expected": "deep '
          'learning", "prob": 1}]}', [("profound learning", "deep learning", 1.0)]),
         ("o.json", '{"got here": "came"}', [("got here", "came", 0.5)]),
+        # A spreadsheet's byte-order mark is not part of the first entry.
+        ("bom.csv", "\ufeffnewsmen,reporters,0.9\n", [("newsmen", "reporters", 0.9)]),
+        ("bom.json", '\ufeff{"got here": "came"}', [("got here", "came", 0.5)]),
     ],
 )
 def test_read_table_shapes(tmp_path, name, content, expected):

@@ -7,6 +7,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -433,3 +435,77 @@ def test_file_name_that_is_not_utf8_is_written_escaped(tmp_path, texts, out_name
     assert [r["error"] for r in rows] == [None, None]
     assert sorted(r["input"].rsplit("/", 1)[1] for r in rows) == [
         "caf\\xe9.txt", "na\\xefve.parquet"]
+
+
+# ------------------------------------------------------- inputs that go wrong
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "unspin.cli", *args], capture_output=True,
+                          timeout=300)
+
+
+def test_cli_scan_reports_a_missing_input_and_scans_the_rest(tmp_path, texts):
+    (tmp_path / "a.txt").write_text(texts[0], encoding="utf-8")
+    (tmp_path / "empty_folder").mkdir()
+    out = tmp_path / "rows.jsonl"
+    p = _cli("scan", str(tmp_path / "a.txt"), str(tmp_path / "nope.txt"),
+             str(tmp_path / "empty_folder"), "--out", str(out))
+    assert p.returncode == 1, p.stderr
+    assert b"nope.txt" in p.stderr and b"no files in this folder" in p.stderr
+    assert [r["error"] for r in scan.read_rows(str(out))] == [None]
+    for bad in (("-", "--out", str(out)), (str(tmp_path / "a.txt"), "--out", "-"),
+                (str(tmp_path / "a.txt"), "--out", str(tmp_path / "rows.jsonl.gz"))):
+        p = _cli("scan", *bad)
+        assert p.returncode == 2 and p.stderr.count(b"\n") == 1, (bad, p.stderr)
+
+
+def test_not_a_warc_is_one_error_row_and_no_warning_noise(tmp_path, texts, capfd):
+    from unspin.scan import read_warc
+
+    junk = tmp_path / "junk.warc"
+    junk.write_text("this is not a warc file at all\n" * 10)
+    rows = list(read_warc(str(junk)))
+    assert len(rows) == 1 and rows[0]["error"].startswith("not a WARC file")
+    # Bytes after a record's Content-Length: warcio's multi-line warning is
+    # kept off stderr, the problem is one row, and both pages are still read.
+    good = tmp_path / "good.warc"
+    _warc(good, [("http://x/a", _html(texts[0]))], gz=False)
+    data = good.read_bytes()
+    assert data.endswith(b"\r\n\r\n")
+    bad = tmp_path / "bad.warc"
+    bad.write_bytes(data[:-4] + b"EXTRA" + data[-4:] + data)
+    rows = list(read_warc(str(bad)))
+    assert capfd.readouterr().err == ""
+    assert [r["error"] is None for r in rows] == [True, True, False], rows
+    assert "malformed WARC: 1 record(s)" in rows[-1]["error"]
+    assert texts[0][:40] in rows[0]["text"]
+
+
+def test_html_in_a_declared_charset_is_read_in_it(tmp_path, texts):
+    from unspin.scan import read_file_doc, read_warc
+
+    page = tmp_path / "latin.html"
+    page.write_bytes(_html("Café society © 2024 “quoted”. " + texts[1]).replace(
+        "<head>", '<head><meta charset="iso-8859-1">').encode("cp1252", "replace"))
+    (row,) = read_file_doc(str(page))
+    assert row["error"] is None and "Café society © 2024 “quoted”" in row["text"]
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    warc = tmp_path / "latin.warc.gz"
+    with open(warc, "wb") as f:
+        w = WARCWriter(f, gzip=True)
+        hh = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=ISO-8859-1")],
+                              protocol="HTTP/1.0")
+        w.write_record(w.create_warc_record(
+            "http://x/l", "response", http_headers=hh,
+            payload=io.BytesIO(_html("Café Zürich. " + texts[0]).encode("latin-1", "replace"))))
+    (row,) = read_warc(str(warc))
+    assert row["error"] is None and "Café Zürich" in row["text"]
+
+
+def test_a_lone_surrogate_is_a_clean_error_row():
+    row = scan.process_record({"id": "s", "text": "The council \ud800 said the bridge would "
+                                                  "open this year, officials said."})
+    assert row["error"] == "input contains unpaired surrogates: it is not valid Unicode text"

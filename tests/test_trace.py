@@ -542,15 +542,39 @@ def test_cli_index_trace_learn_round_trip(tmp_path):
 def test_cli_bad_inputs_exit_nonzero_with_one_line(tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"\x00\x01garbage" * 50)
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
     for args in (
         ("trace", str(ROOT / "README.md"), "--index", str(junk)),
         ("trace", str(ROOT / "README.md"), "--index", str(tmp_path / "missing.db")),
+        ("trace", str(ROOT / "README.md"), "--index", str(empty)),
+        ("index", "stats", "--index", str(empty)),
         ("index", "add", str(tmp_path / "nope"), "--index", str(tmp_path / "i.db")),
-        ("learn", "--copy", str(ROOT / "README.md")),
     ):
         p = run(*args)
         assert p.returncode == 1, (args, p.stderr)
         assert p.stderr.startswith(b"unspin: error: ") and p.stderr.count(b"\n") == 1
+    # A read-only command must not turn an empty file into an index.
+    assert empty.read_bytes() == b"" and not (tmp_path / "i.db").exists()
+    # Options that do not go together are a usage error, as argparse's are.
+    p = run("learn", "--copy", str(ROOT / "README.md"))
+    assert p.returncode == 2 and p.stderr.count(b"\n") == 1, p.stderr
+
+
+def test_cli_batches_report_a_missing_input_and_keep_the_rest(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text(TEXTS[INDEXED[0]], encoding="utf-8")
+    db = tmp_path / "i.db"
+    p = run("index", "add", str(src), str(tmp_path / "nope.txt"), "-", "--index", str(db),
+            stdin=TEXTS[INDEXED[1]].encode())
+    assert p.returncode == 1
+    assert b"2 added" in p.stderr and b"nope.txt" in p.stderr
+    p = run("group", str(src), str(tmp_path / "nope.txt"), "-", "--format", "json",
+            stdin=TEXTS[INDEXED[0]].encode())
+    assert p.returncode == 1 and b"nope.txt" in p.stderr
+    assert sorted(json.loads(p.stdout)[0]["members"]) == sorted(["-", str(src)])
+    p = run("index", "add", str(src), "--classes", "--index", str(db))
+    assert p.returncode == 1 and b"without synonym classes" in p.stderr
 
 
 def test_excluded_document_does_not_set_the_relative_floor():

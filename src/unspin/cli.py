@@ -13,13 +13,17 @@ import contextlib
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from .text import InputError, decode_bytes
+from .text import InputError, decode_bytes, shown_name
 
-EXIT_OK, EXIT_INPUT = 0, 1  # argparse exits 2 on a usage error
+EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2  # argparse also exits 2 on a usage error
 MAX_INPUT_BYTES = 20_000_000
 DETECT_SCREEN = False  # see docs/detect.md: screening speed vs verdict changes
+
+
+class UsageError(Exception):
+    """Options that do not go together (argparse cannot say so): exit 2."""
 
 
 def _read_input(path: str) -> str:
@@ -87,7 +91,7 @@ def cmd_detect(args) -> int:
     out = sys.stdout
     status = EXIT_OK
     for path in files:
-        source = "stdin" if path == "-" else path
+        source = "stdin" if path == "-" else shown_name(path)
         try:
             result = detector.detect(_read_input(path), screen=args.screen)
         except InputError as e:
@@ -134,17 +138,31 @@ def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
         print(f"unspin: skipped: {message}", file=sys.stderr)
         bad.append(message)
 
-    units: dict[str, None] = {}  # ordered, each file once
-    for raw in paths:
-        try:
-            found = expand_inputs([raw])
-        except InputError as e:
-            skip(str(e))
+    def units() -> Iterator[str]:
+        seen: set[str] = set()  # each file once, in order
+        for raw in paths:
+            if raw == "-":
+                yield raw
+                continue
+            try:
+                found = expand_inputs([raw])
+            except InputError as e:
+                skip(str(e))
+                continue
+            if not found:
+                skip(f"{raw}: no files in this folder")
+            for unit in found:
+                if unit not in seen:
+                    seen.add(unit)
+                    yield unit
+
+    for unit in units():
+        if unit == "-":  # standard input: one document
+            try:
+                yield SourceDoc("-", _read_input("-"))
+            except InputError as e:
+                skip(str(e))
             continue
-        if not found:
-            skip(f"{raw}: no files in this folder")
-        units.update(dict.fromkeys(found))
-    for unit in units:
         for rec in read_unit(unit, max_bytes=MAX_INPUT_BYTES):
             text, where = rec["text"], rec["input"]
             if rec["id"] != where:  # a record of a container (its errors say where)
@@ -160,12 +178,12 @@ def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
 
 
 def _check_paths(paths: Sequence[str]) -> None:
-    """A path given on the command line that does not exist is a typo: stop before any work."""
+    """Stop before any work when no input exists at all (a typo, not a batch
+    with a bad member: those are reported one by one and the rest go on)."""
     import os
 
-    for path in paths:
-        if not os.path.exists(path):
-            raise InputError(f"cannot read {path}: no such file or directory")
+    if not any(p == "-" or os.path.exists(p) for p in paths):
+        raise InputError(f"cannot read {paths[0]}: no such file or directory")
 
 
 def _report_skipped(bad: list[str]) -> int:
@@ -188,6 +206,9 @@ def cmd_index_add(args) -> int:
     _check_paths(args.paths)
     bad: list[str] = []
     with _open_index(args.index, create=True, classes=args.classes) as idx:
+        if args.classes and not idx.classes:
+            raise InputError(f"{args.index} was built without synonym classes; --classes "
+                             "applies when an index is created")
         progress = Progress(sys.stderr.isatty(), "indexing")
         try:
             report = idx.add(_iter_docs(args.paths, bad), progress=progress.count)
@@ -262,7 +283,7 @@ def cmd_learn(args) -> int:
     bad: list[str] = []
     if args.site:
         if args.copy or args.source:
-            raise InputError("use either --site or --copy/--source, not both")
+            raise UsageError("use either --site or --copy/--source, not both")
         from pathlib import Path
 
         # The project's own prose is the default reference, but it exists only
@@ -272,20 +293,22 @@ def cmd_learn(args) -> int:
             raise InputError("learn --site needs --reference PATH: clean prose of the same "
                              "kind as the site's (this installation has no corpus/own)")
         ref_paths = args.reference or [str(own)]
-        _check_paths([args.site, *ref_paths])
+        _check_paths([args.site])
+        _check_paths(ref_paths)
         site = [d.text for d in _iter_docs([args.site], bad)]
         reference = [d.text for d in _iter_docs(ref_paths, bad)]
         entries = learn_site(site, reference)
     else:
         if not args.copy or not args.source or len(args.copy) != len(args.source):
-            raise InputError("learn needs --copy and --source in pairs (or --site DIR)")
+            raise UsageError("learn needs --copy and --source in pairs (or --site DIR)")
         pairs = [(_read_input(c), _read_input(s)) for c, s in zip(args.copy, args.source,
                                                                    strict=True)]
         entries = learn_pairs(pairs)
     if not entries:
         raise InputError("nothing learned: the inputs share no substitutions")
-    text = write_table(entries, args.out)
-    if args.out is None:
+    out = None if args.out == "-" else args.out  # "-" is stdout, as for any Unix tool
+    text = write_table(entries, out)
+    if out is None:
         sys.stdout.write(text)
     print(f"unspin: learned {len(entries)} substitutions", file=sys.stderr)
     return _report_skipped(bad)
@@ -346,25 +369,46 @@ def _check_can_listen(host: str, port: int) -> None:
 def cmd_scan(args) -> int:
     """Score many documents (text, HTML, JSONL[.gz], WARC, Parquet) into Parquet/JSONL rows."""
 
-    from .scan import MAX_DOC_BYTES, run_local, run_spark
+    from .scan import MAX_DOC_BYTES, expand_inputs, run_local, run_spark
 
+    if args.out == "-" or args.out.lower().endswith((".gz", ".json", ".csv", ".txt")):
+        raise UsageError("--out is a folder of shards, or one .jsonl or .parquet file")
     max_bytes = MAX_DOC_BYTES if args.max_bytes is None else args.max_bytes
+    # A missing input or an empty folder is reported and the rest scanned;
+    # the exit code then says that not everything asked for was read.
+    if "-" in args.inputs:
+        raise UsageError("scan reads files and folders, not standard input")
+    _check_paths(args.inputs)
+    bad: list[str] = []
+    inputs = []
+    for raw in args.inputs:
+        try:
+            if expand_inputs([raw]):
+                inputs.append(raw)
+            else:
+                bad.append(f"{raw}: no files in this folder")
+        except InputError as e:
+            bad.append(str(e))
+    for message in bad:
+        print(f"unspin: skipped: {message}", file=sys.stderr)
+    if not inputs:
+        return _report_skipped(bad)
     if args.engine == "spark":
         if args.format == "jsonl" or args.out.lower().endswith(".jsonl"):
             raise InputError("the spark engine writes Parquet only (--format parquet)")
         try:
-            n = run_spark(args.inputs, args.out, restore=args.restore, index_path=args.index,
+            n = run_spark(inputs, args.out, restore=args.restore, index_path=args.index,
                           text_column=args.text_column, max_bytes=max_bytes)
         except ImportError as e:
             raise InputError(f"--engine spark needs pyspark ({e.name} is missing)") from None
         print(f"unspin: scanned {n} inputs into {args.out}", file=sys.stderr)
-        return EXIT_OK
+        return _report_skipped(bad)
     if args.index:  # fail now, not once per record
         from .index import Index
 
         Index.existing(args.index).close()
     counts = run_local(
-        args.inputs, args.out, fmt=args.format, jobs=args.jobs, restore=args.restore,
+        inputs, args.out, fmt=args.format, jobs=args.jobs, restore=args.restore,
         index_path=args.index, text_column=args.text_column, max_bytes=max_bytes,
         progress=args.progress or sys.stderr.isatty(),
     )
@@ -373,7 +417,7 @@ def cmd_scan(args) -> int:
         f"inputs; {counts['skipped']} inputs skipped (shard exists) -> {args.out}",
         file=sys.stderr,
     )
-    return EXIT_OK
+    return _report_skipped(bad)
 
 
 def _float_in(lo: float, hi: float, *, above: bool = False):
@@ -445,7 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("detect", help="score how likely text was spun, with the evidence")
     d.add_argument("files", nargs="*", metavar="FILE",
-                   help="text files, or - for stdin (default: stdin); several -> JSON Lines")
+                   help="text files, or - for stdin (default: stdin); with --format json, "
+                        "one object per line for several")
     d.add_argument("--format", choices=("text", "json"), default="text")
     d.add_argument(
         "--lexicon",
@@ -539,6 +584,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as e:
         print(f"unspin: error: {e}", file=sys.stderr)
         return EXIT_INPUT
+    except UsageError as e:
+        print(f"unspin {args.command}: usage error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("unspin: interrupted", file=sys.stderr)
         return 130

@@ -874,6 +874,9 @@ class Index:
         file is a one-line input error, not a new empty index."""
         if not os.path.exists(path):
             raise InputError(f"no index at {path} (build one with `unspin index add`)")
+        if os.path.isfile(path) and os.path.getsize(path) == 0:
+            # SQLite would take an empty file for a new database and write one.
+            raise InputError(f"{path} is an empty file, not an unspin index")
         return cls(path)
 
     def _open(self, storage: Storage, path: str | os.PathLike[str] | None, classes: bool) -> None:

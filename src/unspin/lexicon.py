@@ -397,7 +397,7 @@ def read_table(path: str | Path) -> list[tuple[str, str, float]]:
     """
     p = Path(path)
     try:
-        raw = p.read_text(encoding="utf-8")
+        raw = p.read_text(encoding="utf-8-sig")  # a spreadsheet's BOM is no part of row 1
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read lexicon {p}: {e}") from None
     if not raw.strip():

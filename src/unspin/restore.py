@@ -41,7 +41,15 @@ from .lexicon import Lexicon, Row
 from .lm import BOS, LanguageModel, window_plan
 from .numbers import find_numbers, spoken
 from .render import splice
-from .text import Document, InputError, check_text, english_share, find_spintax, match_case
+from .text import (
+    Document,
+    InputError,
+    check_text,
+    english_share,
+    find_spintax,
+    latin_script,
+    match_case,
+)
 
 DEFAULT_CONFIDENCE = 0.5
 
@@ -298,7 +306,11 @@ class Restorer:
     def document(self, text: str) -> Document:
         """Validate and tokenise ``text`` (raises InputError for non-prose)."""
         check_text(text)
+        if not latin_script(text):
+            raise InputError("input does not look like English text")
         doc = Document.from_text(text)
+        if not doc.n_words and text.strip():  # empty text passes through, as in ftfy
+            raise InputError("input has no words to read")
         # English prose is about 40 % function words; other languages share
         # few of ours even when the LM happens to know their words.
         # Tables of English names have few function words but known words;

@@ -42,7 +42,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any
 
-from .text import InputError, has_surrogates
+from .text import InputError, has_surrogates, shown_name
 
 MAX_DOC_BYTES = 1_000_000  # a news article is ~5 KB; larger records become error rows
 SKIP_CHUNK = 1 << 20  # bytes read at a time while skipping an oversized line
@@ -137,7 +137,9 @@ def process_record(
         text = record.get("text")
         if not isinstance(text, str):
             raise InputError("record has no text")
-        if len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes:
+        # surrogatepass: a lone surrogate is measured here and reported by the
+        # analysis' own check, not as an encoder's exception.
+        if len(text) > max_bytes or len(text.encode("utf-8", "surrogatepass")) > max_bytes:
             raise InputError(f"document is larger than {max_bytes} bytes")
         if not text.strip():
             raise InputError("empty document")
@@ -203,22 +205,9 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
     return list(units.values())
 
 
-def _shown(name: str) -> str:
-    """A path or id as rows can store it: a file name that is not UTF-8 arrives
-    with surrogate escapes, which no output format can write ("caf\\xe9.txt").
-
-    >>> _shown("caf\\udce9.txt"), _shown("café.txt")
-    ('caf\\\\xe9.txt', 'café.txt')
-    """
-    try:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate no file name makes
-        return name.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def _record(path: str, n: int, text: str | None, error: str | None, **meta: Any) -> Record:
-    path = _shown(path)
-    return {"input": path, "record": n, "id": _shown(meta.get("id") or f"{path}#{n}"),
+    path = shown_name(path)
+    return {"input": path, "record": n, "id": shown_name(meta.get("id") or f"{path}#{n}"),
             "url": meta.get("url"), "date": meta.get("date"), "title": meta.get("title"),
             "text": text, "error": error}
 
@@ -229,6 +218,41 @@ def _error(path: str, n: int, message: str, **meta: Any) -> Record:
 
 def _doc(path: str, n: int, text: str, **meta: Any) -> Record:
     return _record(path, n, text, None, **meta)
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+# As browsers do (WHATWG Encoding): a page labelled Latin-1 or ASCII is windows-1252.
+_AS_1252 = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "us-ascii", "ascii",
+            "windows-1252", "cp1252"}
+
+
+def _decode_html(data: bytes, content_type: str = "") -> str:
+    """An HTML page's text in the charset it declares (HTTP header, else a
+    ``<meta>`` in its first 4 KB); UTF-8, strictly, when it declares none.
+
+    >>> _decode_html('<meta charset="iso-8859-1"><p>caf\\xe9'.encode("latin-1"))[-4:]
+    'café'
+    >>> _decode_html(b"<p>caf\\xc3\\xa9", "text/html; charset=UTF-8")[-4:]
+    'café'
+    """
+    found = _HEADER_CHARSET.search(content_type)
+    label = found.group(1) if found else None
+    if label is None and (meta := _META_CHARSET.search(data[:4096])):
+        label = meta.group(1).decode("ascii")
+    label = (label or "utf-8").lower()
+    if label in ("utf-8", "utf8"):
+        return _decode(data)
+    codec = "cp1252" if label in _AS_1252 else label
+    try:
+        return data.decode(codec)
+    except LookupError:
+        raise InputError(f"document declares an unknown charset {label!r}") from None
+    except UnicodeDecodeError as e:
+        if codec == "cp1252":  # the five bytes cp1252 leaves undefined: read as Latin-1
+            return data.decode("latin-1")
+        raise InputError(f"document is not valid {label} (byte 0x{data[e.start]:02x} at "
+                         f"offset {e.start})") from None
 
 
 def _decode(data: bytes) -> str:
@@ -292,9 +316,10 @@ def read_file_doc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]
             return
         with open(path, "rb") as f:
             data = f.read(max_bytes + 1)
-        text = _decode(data)
         if _suffix(path) in HTML_SUFFIXES:
-            text = html_to_text(text)
+            text = html_to_text(_decode_html(data))
+        else:
+            text = _decode(data)
         yield _doc(path, 1, text, id=path)
     except (InputError, OSError, ValueError) as e:
         yield _error(path, 1, str(e), id=path)
@@ -359,14 +384,23 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
     """HTML responses (and conversion records) of a WARC; a malformed record is an error row."""
     from warcio.archiveiterator import ArchiveIterator
 
+    class Quiet(ArchiveIterator):
+        # warcio writes a three-line warning to stderr per record that is not
+        # followed by a blank line; such records are counted and reported
+        # in one row instead (stderr carries one line per problem).
+        INC_RECORD = ""
+
     n = 0
     end = size = 0
     last = None  # the last record read, scanned or skipped
     cut_reported = False
     try:
+        if not _starts_as_warc(path):
+            yield _error(path, 1, "not a WARC file (it does not start with a WARC/1.x header)")
+            return
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            records = ArchiveIterator(f)
+            records = Quiet(f)
             for rec in records:
                 last = rec
                 if rec.rec_type not in ("response", "conversion", "resource"):
@@ -399,11 +433,13 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                         cut_reported = True
                         raise InputError("truncated WARC: the record ends before its "
                                          "Content-Length")
-                    text = _decode(data)
-                    yield _doc(path, n, html_to_text(text) if is_html else text, **meta)
+                    if is_html:
+                        yield _doc(path, n, html_to_text(_decode_html(data, ctype)), **meta)
+                    else:
+                        yield _doc(path, n, _decode(data), **meta)
                 except (InputError, ValueError, OSError, EOFError, zlib.error) as e:
                     yield _error(path, n, str(e), **meta)
-            end = records.offset
+            end, bad_breaks = records.offset, records.err_count
             # Iterating read the last record to its end: a cut anywhere in it,
             # even in one the filters above skipped, leaves bytes promised.
             cut_last = last is not None and not cut_reported and _cut(last)
@@ -412,6 +448,9 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                      f"({type(e).__name__}: {e})")
         return
     gz = _is_gzip(path)  # by content, not name: a ".warc" may hold gzip, so does ".WARC.GZ"
+    if bad_breaks:
+        yield _error(path, n + 1, f"malformed WARC: {bad_breaks} record(s) not followed by a "
+                     "blank line (a Content-Length may be wrong)")
     if cut_reported:
         return
     if cut_last:
@@ -434,6 +473,17 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
           and not _ends_with_blank_line(path)):
         yield _error(path, n + 1, f"truncated WARC: the archive ends inside a record after "
                      f"record {n}")
+
+
+def _starts_as_warc(path: str) -> bool:
+    """Whether the (possibly gzipped) file's first bytes are a WARC version line."""
+    try:
+        opener: Callable[..., IO[bytes]] = gzip.open if _is_gzip(path) else open
+        with opener(path, "rb") as f:
+            head = f.read(64)
+    except (OSError, EOFError, zlib.error):
+        return False  # a gzip header with nothing readable after it
+    return head.lstrip().startswith(b"WARC/")
 
 
 def _is_gzip(path: str) -> bool:

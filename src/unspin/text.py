@@ -189,6 +189,19 @@ def check_text(text: str, max_chars: int = 5_000_000) -> str:
     return text
 
 
+def shown_name(name: str) -> str:
+    """A path or id as any output can show it: a file name that is not UTF-8 arrives
+    with surrogate escapes, which no output format can write ("caf\\xe9.txt").
+
+    >>> shown_name("caf\\udce9.txt"), shown_name("café.txt")
+    ('caf\\\\xe9.txt', 'café.txt')
+    """
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name makes
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def decode_bytes(data: bytes, name: str = "input") -> str:
     """Decode UTF-8 input strictly, with a one-line error otherwise.
 
@@ -201,8 +214,13 @@ def decode_bytes(data: bytes, name: str = "input") -> str:
     '\\ufeffcafé'
     >>> decode_bytes(b"\\xff\\xfebad")
     Traceback (most recent call last):
-    unspin.text.InputError: input is not valid UTF-8 (byte 0xff at offset 0)
+    unspin.text.InputError: input is UTF-16, not UTF-8 (convert it: iconv -f UTF-16 -t UTF-8)
+    >>> decode_bytes(b"caf\\xe9")
+    Traceback (most recent call last):
+    unspin.text.InputError: input is not valid UTF-8 (byte 0xe9 at offset 3)
     """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # a UTF-16 byte-order mark
+        raise InputError(f"{name} is UTF-16, not UTF-8 (convert it: iconv -f UTF-16 -t UTF-8)")
     if b"\x00" in data:
         raise InputError(f"{name} looks binary (NUL bytes), not text")
     try:
@@ -210,6 +228,25 @@ def decode_bytes(data: bytes, name: str = "input") -> str:
     except UnicodeDecodeError as e:
         bad = data[e.start : e.start + 1].hex()
         raise InputError(f"{name} is not valid UTF-8 (byte 0x{bad} at offset {e.start})") from None
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+# Basic Latin, Latin-1, Latin Extended-A/B and Extended Additional letters.
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def latin_script(text: str, sample: int = 20_000) -> bool:
+    """Whether most letters of ``text`` are Latin: English is, and Chinese or
+    Japanese prose, which has no spaces to count words by, is not.
+
+    >>> latin_script("The council said."), latin_script("市议会周二告诉记者，新桥将于今年开通。")
+    (True, False)
+    >>> latin_script("Café Zürich, 1999 — 42 %")
+    True
+    """
+    head = text[:sample]
+    letters = len(_LETTER.findall(head))
+    return letters < 10 or 2 * len(_LATIN_LETTER.findall(head)) >= letters
 
 
 def english_share(doc: Document, known) -> float:
