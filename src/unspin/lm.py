@@ -197,65 +197,11 @@ class LanguageModel:
         """sequence_logprob([*left, *c, *right], len(left)) for each candidate ``c``.
 
         ``left`` (one or two entries) and ``right`` (up to two words) are the
-        fixed context of a span. A one-word candidate c touches at most three
-        positions: c | h1 h2, right[0] | c h1 and right[1] | right[0] c; with
-        the context fixed each is one lookup in a column. Terms are summed in
-        sequence_logprob's order, so the floats are identical.
+        fixed context of a span. For callers that score a candidate set once
+        (spintax, learn); restore prepares its plans once per form and calls
+        :meth:`window_logprobs_plan` directly. The floats are identical.
         """
-        nl = len(left)
-        h1 = left[-1]
-        col_c = self.column_w(h1, left[-2] if nl == 2 and h1 not in (None, BOS) else None)
-        at_c = col_c.values
-        general = self._window_general(left, right)
-        # Optimistic first: read the columns (and, for two-word candidates,
-        # the memo) as they stand; a KeyError means some entry is new, and
-        # the columns are then filled and the window scored the careful way.
-        if len(right) == 2:
-            x = right[0]
-            col_x, col_y = self.column_h1(x, h1), self.column_h2(right[1], x)
-            at_x, at_y = col_x.values, col_y.values
-            memo = self._memo
-            try:
-                return [
-                    at_c[c[0]] + at_x[c[0]] + at_y[c[0]] if len(c) == 1
-                    else at_c[c[0]] + memo[c[1], c[0], h1] + memo[x, c[1], c[0]] + at_y[c[1]]
-                    if len(c) == 2
-                    else general(c)
-                    for c in cands
-                ]
-            except KeyError:
-                pass
-            col_c.fill([c[0] for c in cands])
-            col_x.fill([c[0] for c in cands if len(c) == 1])
-            col_y.fill([c[-1] for c in cands if len(c) <= 2])
-            pos = self._memo_position
-            out = []
-            for c in cands:
-                if len(c) == 1:
-                    w = c[0]
-                    out.append(at_c[w] + at_x[w] + at_y[w])
-                elif len(c) == 2:  # c1 c2 x y: two columns and the memo
-                    c1, c2 = c
-                    out.append(at_c[c1] + pos(c2, c1, h1) + pos(x, c2, c1) + at_y[c2])
-                else:
-                    out.append(general(c))
-            return out
-        if right:
-            col_x = self.column_h1(right[0], h1)
-            at_x = col_x.values
-            try:
-                return [at_c[c[0]] + at_x[c[0]] if len(c) == 1 else general(c) for c in cands]
-            except KeyError:
-                pass
-            col_c.fill([c[0] for c in cands if len(c) == 1])
-            col_x.fill([c[0] for c in cands if len(c) == 1])
-            return [at_c[c[0]] + at_x[c[0]] if len(c) == 1 else general(c) for c in cands]
-        try:
-            return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
-        except KeyError:
-            pass
-        col_c.fill([c[0] for c in cands if len(c) == 1])
-        return [at_c[c[0]] if len(c) == 1 else general(c) for c in cands]
+        return self.window_logprobs_plan(left, window_plan(cands), right)
 
     def window_logprobs_plan(self, left: list[str | None], plan: tuple, right: list[str]
                              ) -> list[float]:
@@ -323,8 +269,9 @@ class LanguageModel:
     def _memo_fill(self, keys: list[tuple[str, str | None, str | None]]) -> dict:
         """The memo with every (w, h1, h2) of ``keys`` present (``w`` a real word).
 
-        :meth:`_memo_position` for a batch, its calls inlined; the memo is
-        returned and nothing clears it until the next _grow().
+        The memoised ``position_logprob`` of each key, computed in a batch with
+        its calls inlined; the memo is returned and nothing clears it until
+        the next _grow().
         """
         memo = self._memo
         missing = [k for k in keys if k not in memo]
@@ -356,23 +303,6 @@ class LanguageModel:
                 memo[k] = prob([w, h1, h2]) * _LOG_UNIT
         self._memo_size += len(missing)
         return memo
-
-    def _window_general(self, left: list[str | None], right: list[str]):
-        nl = len(left)
-
-        def general(words: tuple[str, ...]) -> float:
-            return self.sequence_logprob([*left, *words, *right], nl)
-
-        return general
-
-    def _memo_position(self, w: str, h1: str | None, h2: str | None) -> float:
-        """A memoised sequence_logprob term (``h2`` None if ``h1`` is None/BOS)."""
-        v = self._memo.get((w, h1, h2))
-        if v is None:
-            self._grow()
-            v = self._memo[w, h1, h2] = self.position_logprob(w, h1, h2)
-            self._memo_size += 1
-        return v
 
 
 def _plan_sums(plan: tuple, h1, right, at_c: dict, at_x, at_y, memo: dict, prefix: dict,
