@@ -25,6 +25,8 @@ FILES = {
     "reuters": CORPUS_DIR / "reuters-21578.jsonl.gz",
 }
 SPLITS = ("dev", "test")
+REPO = Path(__file__).resolve().parents[1]
+OUT_DIR = REPO / "eval" / "out"  # gitignored: the only place corpus-derived output may go
 MIN_WORDS = 80  # shorter documents are mostly tables and one-line notices
 _WORD_RE = re.compile(r"(?<!\w)[A-Za-z]+(?:[-'\u2019][A-Za-z]+)*(?!\w)")  # = spinner.WORD_RE
 
@@ -80,3 +82,18 @@ def load(name: str, split: str) -> list[Doc]:
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from {SPLITS}")
     return [doc for s, doc in _load_all(name) if s == split]
+
+
+def out_path(arg: str) -> Path:
+    """Where an evaluation writes its ``--json``: a bare name goes to eval/out/;
+    any other place inside the repository is refused (corpus-derived output
+    must never be committed)."""
+    path = Path(arg)
+    if path.parent == Path("."):
+        path = OUT_DIR / path
+    path = path.resolve()
+    if path.is_relative_to(REPO) and not path.is_relative_to(OUT_DIR):
+        raise SystemExit(f"refusing to write corpus-derived output inside the repo but "
+                         f"outside {OUT_DIR.relative_to(REPO)}/: {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -41,8 +41,6 @@ from spinner import SpinTable, count_words, load_dictionary, spin
 
 import corpus
 
-REPO = Path(__file__).resolve().parents[1]
-OUT_DIR = REPO / "eval" / "out"
 LENGTHS = {"para": 80, "300": 300, "full": None}
 
 
@@ -160,16 +158,6 @@ def plot(cal: list[dict[str, Any]], title: str, path: Path) -> None:
     plt.close(fig)
 
 
-def _out_path(arg: str) -> Path:
-    path = Path(arg)
-    if path.parent == Path("."):
-        path = OUT_DIR / path
-    path = path.resolve()
-    if path.is_relative_to(REPO) and not path.is_relative_to(OUT_DIR):
-        sys.exit(f"refusing to write per-document output inside the repo outside eval/out/: {path}")
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", default="bbc", choices=sorted(corpus.FILES))
@@ -192,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         plot(saved["calibration"], _title(saved["args"], saved["args"]["docs"]), args.plot)
         return 0
 
-    json_path = _out_path(args.json) if args.json else None
+    json_path = corpus.out_path(args.json) if args.json else None
     if not corpus.available(args.corpus):
         sys.exit(f"corpus {args.corpus!r} not found under {corpus.CORPUS_DIR}")
     docs = corpus.load(args.corpus, args.split)[: args.docs]

@@ -28,15 +28,11 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 from evaluate_restore import Tally, doc_seed, score_clean, score_spun
 from spinner import SpinTable, count_words, load_dictionary, spin
 
 import corpus
-
-REPO = Path(__file__).resolve().parents[1]
-OUT_DIR = REPO / "eval" / "out"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if k >= 10:  # entries seen twice or more: less damage?
             tables[f"pairs k={k} n>=2"] = learn_pairs(pairs, min_count=2)
     if not args.no_site:
-        own = sorted((REPO / "corpus" / "own").glob("*.txt"))
+        own = sorted((corpus.REPO / "corpus" / "own").glob("*.txt"))
         reference = [p.read_text(encoding="utf-8") for p in own]
         site_docs = [r.text for r in train_spun[: args.site_docs]]
         tables[f"site n={args.site_docs}"] = learn_site(site_docs, reference)
@@ -130,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['precision_pct']:6.1f} {row['damage_per_1000']:7.2f} "
               f"{row['clean_per_1000']:8.2f} {time.perf_counter() - t0:5.0f}", flush=True)
     if args.json:
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
-        path = OUT_DIR / Path(args.json).name
+        path = corpus.out_path(args.json)
         path.write_text(json.dumps({"args": vars(args), "results": rows}, indent=2),
                         encoding="utf-8")
         print(f"# wrote {path}", file=sys.stderr)

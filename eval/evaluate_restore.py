@@ -36,8 +36,6 @@ from spinner import SpinResult, SpinTable, count_words, load_dictionary, spin
 
 import corpus
 
-REPO = Path(__file__).resolve().parents[1]
-OUT_DIR = REPO / "eval" / "out"
 CONTEXT = 30  # characters of context shown around an example
 
 
@@ -260,19 +258,6 @@ def _print_top(title: str, rows: list[dict[str, Any]]) -> None:
         print(f"         {r['example']}")
 
 
-def _json_path(arg: str) -> Path:
-    path = Path(arg)
-    if path.parent == Path("."):
-        path = OUT_DIR / path  # bare file names go to the gitignored output dir
-    path = path.resolve()
-    if path.is_relative_to(REPO) and not path.is_relative_to(OUT_DIR):
-        sys.exit(
-            f"refusing to write corpus-derived output inside the repo but outside "
-            f"{OUT_DIR.relative_to(REPO)}/: {path}"
-        )
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", default="bbc", choices=sorted(corpus.FILES))
@@ -294,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="restore weights to use instead of the shipped model.json")
     args = ap.parse_args(argv)
 
-    json_path = _json_path(args.json) if args.json else None
+    json_path = corpus.out_path(args.json) if args.json else None
     if not corpus.available(args.corpus):
         sys.exit(f"corpus {args.corpus!r} not found under {corpus.CORPUS_DIR}")
     restore = get_restorer(args.identity, args.model)

@@ -52,8 +52,6 @@ from spinner import SpinTable, load_dictionary, spin
 import corpus
 from unspin.trace import MIN_KEY_SCORE
 
-REPO = Path(__file__).resolve().parents[1]
-OUT_DIR = REPO / "eval" / "out"
 EXCERPT_MIN_WORDS = 40
 
 
@@ -310,8 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = {k: v for k, v in rows["unspin"].items() if k not in cols}
     print(f"# unspin: {extra}")
     if args.json:
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
-        path = OUT_DIR / Path(args.json).name
+        path = corpus.out_path(args.json)
         meta = {k: v for k, v in vars(args).items() if k != "json"}
         path.write_text(json.dumps({"args": meta, "results": rows}, indent=2), encoding="utf-8")
         print(f"# wrote {path}", file=sys.stderr)
