@@ -219,3 +219,16 @@ def test_plural_phrases_are_re_inflected_from_tables_only():
     rows = r._candidates(("financial", "institutions"))
     assert rows and ("banks",) in {c[0] for c in rows[0]}
     assert r._candidates(("the", "hills")) == ()
+
+
+def test_progress_reports_words_analysed_from_zero_to_all():
+    base = default_restorer()
+    r = Restorer(lexicon=base.lex, lm=base.lm, params=base.p)
+    calls: list[tuple[int, int]] = []
+    r.progress = lambda done, n: calls.append((done, n))
+    text = "The officer instructed reporters that the bridge would open this 12 months. " * 150
+    r.restore(text)
+    n = len(r.document(text).words)  # word tokens, numbers included
+    assert calls[0] == (0, n) and calls[-1] == (n, n) and n > 1000
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)  # never backwards
+    assert len(calls) >= n // 1000  # a tick per thousand words, not one at the end

@@ -52,7 +52,33 @@ def _restorer(args):
     lex = Lexicon.default()
     for path in args.lexicon or ():
         lex = lex.with_table(read_table(path), source="u")
-    return Restorer(lexicon=lex)
+    r = Restorer(lexicon=lex)
+    if sys.stderr.isatty():
+        r.progress = _words_progress(args.command)
+    return r
+
+
+LONG_INPUT_WORDS = 20_000  # about ten seconds of analysis: worth a counter
+
+
+def _words_progress(label: str):
+    """A words counter on stderr for the analysis of one long input."""
+    from .scan import Progress
+
+    bar: Progress | None = None
+
+    def tick(done: int, n: int) -> None:
+        nonlocal bar
+        if n < LONG_INPUT_WORDS:
+            return
+        if done == 0 or bar is None:
+            bar = Progress(True, label, unit="words")
+        bar.count(done - bar.n)
+        if done == n:
+            bar.close()
+            bar = None
+
+    return tick
 
 
 def cmd_restore(args) -> int:

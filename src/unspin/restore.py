@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from operator import itemgetter
@@ -262,6 +263,9 @@ class Restorer:
         self._log_fanout: dict[str, float] = {}
         self._heads: dict[str, bool] = {}
         self._names: dict[tuple[str, ...], tuple] = {}
+        # Called as progress(words done, words) while a document is analysed
+        # (the CLI shows a counter for long inputs); None: no calls.
+        self.progress: Callable[[int, int], None] | None = None
         self.p = params or Params.load()
 
     @property
@@ -330,7 +334,10 @@ class Restorer:
         spans = []
         n = len(doc.words)
         norms = doc.norms
+        tick = self.progress
         for i in range(n):
+            if tick is not None and not i % 1000:
+                tick(i, n)
             # Most words head no phrase: their longer spans are skipped at once
             # (_span would reject each of them).
             longest = min(i + self.lex.max_span, n) if self._may_head(norms[i]) else i + 1
@@ -338,6 +345,8 @@ class Restorer:
                 span = self._span(doc, cur, i, j)
                 if span is not None:
                     spans.append(span)
+        if tick is not None:
+            tick(n, n)
         return spans
 
     def _span(self, doc: Document, cur, i: int, j: int) -> Span | None:

@@ -664,11 +664,12 @@ class Progress:
     """``scan: N docs, X docs/s, E errors`` on stderr, at most twice a second.
 
     Called with each output row (scan), or ``count(n)`` by any batch that
-    counts documents (``unspin index add``).
+    counts documents (``unspin index add``) or words (``restore`` of a long
+    text: ``unit="words"``, no error count).
     """
 
-    def __init__(self, on: bool, label: str = "scan") -> None:
-        self.on, self.label, self.n, self.errors = on, label, 0, 0
+    def __init__(self, on: bool, label: str = "scan", unit: str = "docs") -> None:
+        self.on, self.label, self.unit, self.n, self.errors = on, label, unit, 0, 0
         self.t0 = self.last = time.monotonic()
 
     def __call__(self, row: Row) -> None:
@@ -684,7 +685,8 @@ class Progress:
 
     def _print(self, now: float) -> None:
         rate = self.n / max(now - self.t0, 1e-9)
-        print(f"\r{self.label}: {self.n} docs, {rate:.1f} docs/s, {self.errors} errors",
+        errors = f", {self.errors} errors" if self.unit == "docs" else ""
+        print(f"\r{self.label}: {self.n:,} {self.unit}, {rate:,.1f} {self.unit}/s{errors}",
               end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
