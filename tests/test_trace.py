@@ -265,7 +265,9 @@ def test_group_clusters_copies_of_one_source():
     a, _ = spin(TEXTS["03"], seed=1)
     b, _ = spin(TEXTS["03"], seed=2, rate=0.2)
     docs = [("a", a), ("b", b), ("src", TEXTS["03"]), ("other", TEXTS["11"])]
-    clusters = group(docs)
+    ticks: list[int] = []
+    clusters = group(docs, progress=ticks.append)
+    assert ticks == [1] * len(docs)  # one tick per document traced
     assert sorted(clusters[0].members) == ["a", "b", "src"]
     assert ["other"] in [c.members for c in clusters]
     assert clusters[0].fingerprint  # the swaps the copies share with each other/the source

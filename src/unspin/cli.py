@@ -283,6 +283,7 @@ def cmd_trace(args) -> int:
 
 
 def cmd_group(args) -> int:
+    from .scan import Progress
     from .trace import group
 
     _check_paths(args.files)
@@ -290,7 +291,11 @@ def cmd_group(args) -> int:
     docs = [(d.id, d.text) for d in _iter_docs(args.files, bad)]
     if not docs:
         raise InputError("no documents to group")
-    clusters = group(docs)
+    progress = Progress(sys.stderr.isatty(), "grouping")
+    try:
+        clusters = group(docs, progress=progress.count)
+    finally:
+        progress.close()
     out = sys.stdout
     if args.format == "json":
         json.dump([c.to_dict() for c in clusters], out, ensure_ascii=False, indent=2)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from functools import cache
@@ -345,11 +345,13 @@ def group(
     docs: Iterable[tuple[str, str] | str],
     threshold: float = MIN_COVERAGE,
     min_pairs: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Cluster]:
     """Cluster documents that share a source (union-find over verified traces).
 
     ``docs`` are (id, text) pairs or bare texts (ids "0", "1", ...). Singletons
     are returned too, so every input appears in exactly one cluster.
+    ``progress(1)`` is called after each document is traced.
     """
     items = [(str(i), d) if isinstance(d, str) else (str(d[0]), d[1]) for i, d in enumerate(docs)]
     index = Index(storage=MemoryStorage())
@@ -374,6 +376,8 @@ def group(
             a, b = sorted((doc_id, m.id))
             edges[a, b] = None
             parent[find(doc_id)] = find(m.id)
+        if progress is not None:
+            progress(1)
     texts = dict(items)
     subs: dict[str, Counter[tuple[str, str]]] = {}
     for a, b in edges:
