@@ -509,3 +509,25 @@ def test_a_lone_surrogate_is_a_clean_error_row():
     row = scan.process_record({"id": "s", "text": "The council \ud800 said the bridge would "
                                                   "open this year, officials said."})
     assert row["error"] == "input contains unpaired surrogates: it is not valid Unicode text"
+
+
+def test_cli_scan_killed_leaves_no_temporary_file(tmp_path, texts):
+    import signal
+    import time
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(60):
+        (src / f"{i:02d}.txt").write_text(texts[i % len(texts)], encoding="utf-8")
+    out = tmp_path / "rows.jsonl"
+    p = subprocess.Popen([sys.executable, "-m", "unspin.cli", "scan", str(src), "--out",
+                          str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob("rows.jsonl.tmp-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob("rows.jsonl.tmp-*")), "the scan never started writing"
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    assert err.decode().strip().splitlines()[-1] == "unspin: terminated"
+    assert not list(tmp_path.glob("rows.jsonl*"))  # neither a partial file nor its temp

@@ -12,7 +12,9 @@ import argparse
 import contextlib
 import io
 import json
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 
 from .text import InputError, decode_bytes, shown_name
@@ -608,6 +610,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # output is UTF-8 whatever the locale says (a C locale would fail on "’").
     if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.encoding.lower() != "utf-8":
         sys.stdout.reconfigure(encoding="utf-8")
+    # A kill (SIGTERM) unwinds like Ctrl-C, so that a batch removes its
+    # half-written temporary files instead of leaving them behind.
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if on_main else None
     try:
         code = args.func(args)
         sys.stdout.flush()  # here, so that a full disk is reported like any error
@@ -621,6 +627,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("unspin: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("unspin: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # the reader went away (| head): not an error
         _silence_stdout()
         return EXIT_OK
@@ -629,6 +638,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"unspin: error: {where}{e.strerror or e}", file=sys.stderr)
         _silence_stdout()
         return EXIT_INPUT
+    finally:
+        if previous is not None:  # main() may run inside another program (tests)
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the process is (a BaseException, as KeyboardInterrupt)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
 
 
 def _silence_stdout() -> None:

@@ -32,6 +32,7 @@ import html
 import json
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -769,7 +770,10 @@ def run_local(
                 warm_up(index_path)  # workers inherit the loaded models
             else:
                 ctx = mp.get_context()
-            pool = ctx.Pool(jobs)
+            # Workers die on SIGTERM as usual (pool.terminate() relies on it),
+            # whatever handler the CLI gave this process.
+            pool = ctx.Pool(jobs, initializer=signal.signal,
+                            initargs=(signal.SIGTERM, signal.SIG_DFL))
             sem = threading.BoundedSemaphore(jobs * chunksize * 4)  # records in flight
             results: Iterator[tuple[int, Row | None]] = pool.imap(
                 work, _throttled(feed(), sem, stop), chunksize=chunksize)
