@@ -1,8 +1,9 @@
 """unspin: find spun text, restore the original wording, explain every change.
 
-The whole product from one import: ``restore``, ``detect``, and (loaded on
-first use, so that ``import unspin`` stays quick) ``trace`` and ``group``
-over an ``Index`` of originals, and ``learn_pairs`` / ``learn_site``.
+The whole product from one import: ``restore``, ``detect``, ``trace`` and
+``group`` over an ``Index`` of originals, and ``learn_pairs`` /
+``learn_site``. The functions are bound after their modules are imported,
+so ``unspin.trace`` is the function even though a module has that name.
 
 >>> import unspin
 >>> idx = unspin.Index(":memory:")
@@ -13,16 +14,12 @@ over an ``Index`` of originals, and ``learn_pairs`` / ``learn_site``.
 'src'
 """
 
-from importlib import import_module
-from typing import Any
-
 from .detect import Detection, Detector, Finding, detect
+from .index import Index
+from .learn import learn_pairs, learn_site
 from .restore import Change, Restoration, Restorer, restore
 from .text import Document, InputError
-
-# Name -> module for what loads on first use (PEP 562).
-_LAZY = {"trace": "trace", "group": "trace", "Index": "index", "learn_pairs": "learn",
-         "learn_site": "learn"}
+from .trace import group, trace
 
 __all__ = [
     "Change",
@@ -43,10 +40,3 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value  # once: later lookups are plain attributes
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
