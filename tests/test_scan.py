@@ -452,7 +452,7 @@ def test_cli_scan_reports_a_missing_input_and_scans_the_rest(tmp_path, texts):
     p = _cli("scan", str(tmp_path / "a.txt"), str(tmp_path / "nope.txt"),
              str(tmp_path / "empty_folder"), "--out", str(out))
     assert p.returncode == 1, p.stderr
-    assert b"nope.txt" in p.stderr and b"no files in this folder" in p.stderr
+    assert b"nope.txt" in p.stderr and b"no documents in this folder" in p.stderr
     assert [r["error"] for r in scan.read_rows(str(out))] == [None]
     for bad in (("-", "--out", str(out)), (str(tmp_path / "a.txt"), "--out", "-"),
                 (str(tmp_path / "a.txt"), "--out", str(tmp_path / "rows.jsonl.gz"))):
@@ -503,6 +503,16 @@ def test_html_in_a_declared_charset_is_read_in_it(tmp_path, texts):
             payload=io.BytesIO(_html("Café Zürich. " + texts[0]).encode("latin-1", "replace"))))
     (row,) = read_warc(str(warc))
     assert row["error"] is None and "Café Zürich" in row["text"]
+    # A byte-order mark outranks a label; a <meta> that says UTF-16 on a page
+    # that could be read to find it is UTF-8 (as browsers read both).
+    from unspin.scan import _decode_html
+
+    page = '<meta charset="iso-8859-1"><p>Café “quoted”</p>'
+    assert _decode_html(("\ufeff" + page).encode("utf-8")).endswith("Café “quoted”</p>")
+    assert _decode_html(page.replace("iso-8859-1", "utf-16").encode("utf-8")) == page.replace(
+        "iso-8859-1", "utf-16")
+    with pytest.raises(scan.InputError, match="binary"):
+        _decode_html(page.encode("latin-1", "replace") + b"\x00\x01")
 
 
 def test_a_lone_surrogate_is_a_clean_error_row():
@@ -528,6 +538,28 @@ def test_cli_scan_killed_leaves_no_temporary_file(tmp_path, texts):
     assert list(tmp_path.glob("rows.jsonl.tmp-*")), "the scan never started writing"
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 143, err
+    # Cleaned up, then ended by the signal itself, as a service manager expects.
+    assert p.returncode == -signal.SIGTERM, err
     assert err.decode().strip().splitlines()[-1] == "unspin: terminated"
     assert not list(tmp_path.glob("rows.jsonl*"))  # neither a partial file nor its temp
+
+
+def test_main_in_process_keeps_the_hosts_sigterm_handler(tmp_path, texts):
+    # main() inside another program: its SIGTERM handler is back afterwards,
+    # and an ignored SIGTERM is left ignored.
+    import signal
+
+    src = tmp_path / "a.txt"
+    src.write_text(texts[0], encoding="utf-8")
+    seen: list[int] = []
+    host = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    try:
+        handler = signal.getsignal(signal.SIGTERM)
+        assert main(["scan", str(src), "--out", str(tmp_path / "r.jsonl")]) == 0
+        assert signal.getsignal(signal.SIGTERM) is handler
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        assert main(["scan", str(src), "--out", str(tmp_path / "s.jsonl")]) == 0
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, host)
+    assert seen == []

@@ -7,6 +7,7 @@ Spun copies come from a tiny in-test spinner with a stable per-word choice
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import sqlite3
@@ -595,3 +596,14 @@ def test_learned_pairs_around_numbers():
               base.format(n=12, w="soldiers", y="this year")) for n in (15, 16, 17)]
     learned = {(e.spun, e.original): e.count for e in learn_pairs(pairs)}
     assert learned == {("troopers", "soldiers"): 3, ("12 months", "year"): 3}
+
+
+def test_cli_learn_out_dash_is_standard_output(tmp_path):
+    source = tmp_path / "source.txt"
+    source.write_text(TEXTS[INDEXED[2]], encoding="utf-8")
+    copy = tmp_path / "copy.txt"
+    copy.write_text(spin(TEXTS[INDEXED[2]], seed=5)[0], encoding="utf-8")
+    p = run("learn", "--copy", str(copy), "--source", str(source), "--out", "-")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode().startswith("spun\toriginal\tprob")
+    assert not (tmp_path / "-").exists() and not os.path.exists("-")

@@ -15,7 +15,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from .text import InputError, decode_bytes, shown_name
 
@@ -33,12 +33,12 @@ def _read_input(path: str) -> str:
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         name = "stdin"
     else:
+        name = shown_name(path)  # a non-UTF-8 file name, escaped for any output
         try:
             with open(path, "rb") as f:
                 data = f.read(MAX_INPUT_BYTES + 1)
         except OSError as e:
-            raise InputError(f"cannot read {path}: {e.strerror}") from None
-        name = path
+            raise InputError(f"cannot read {name}: {e.strerror}") from None
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"{name} is larger than {MAX_INPUT_BYTES // 1_000_000} MB")
     text = decode_bytes(data, name)
@@ -166,31 +166,16 @@ def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
         print(f"unspin: skipped: {message}", file=sys.stderr)
         bad.append(message)
 
-    def units() -> Iterator[str]:
-        seen: set[str] = set()  # each file once, in order
-        for raw in paths:
-            if raw == "-":
-                yield raw
-                continue
-            try:
-                found = expand_inputs([raw])
-            except InputError as e:
-                skip(str(e))
-                continue
-            if not found:
-                skip(f"{raw}: no files in this folder")
-            for unit in found:
-                if unit not in seen:
-                    seen.add(unit)
-                    yield unit
-
-    for unit in units():
-        if unit == "-":  # standard input: one document
-            try:
-                yield SourceDoc("-", _read_input("-"))
-            except InputError as e:
-                skip(str(e))
-            continue
+    problems: list[str] = []
+    units = expand_inputs([p for p in paths if p != "-"], problems)
+    for message in problems:
+        skip(message)
+    if "-" in paths:  # standard input: one document
+        try:
+            yield SourceDoc("-", _read_input("-"))
+        except InputError as e:
+            skip(str(e))
+    for unit in units:
         for rec in read_unit(unit, max_bytes=MAX_INPUT_BYTES):
             text, where = rec["text"], rec["input"]
             if rec["id"] != where:  # a record of a container (its errors say where)
@@ -413,15 +398,7 @@ def cmd_scan(args) -> int:
         raise UsageError("scan reads files and folders, not standard input")
     _check_paths(args.inputs)
     bad: list[str] = []
-    inputs = []
-    for raw in args.inputs:
-        try:
-            if expand_inputs([raw]):
-                inputs.append(raw)
-            else:
-                bad.append(f"{raw}: no files in this folder")
-        except InputError as e:
-            bad.append(str(e))
+    inputs = expand_inputs(args.inputs, bad)  # run_local and run_spark take these files
     for message in bad:
         print(f"unspin: skipped: {message}", file=sys.stderr)
     if not inputs:
@@ -611,9 +588,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.encoding.lower() != "utf-8":
         sys.stdout.reconfigure(encoding="utf-8")
     # A kill (SIGTERM) unwinds like Ctrl-C, so that a batch removes its
-    # half-written temporary files instead of leaving them behind.
-    on_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminated) if on_main else None
+    # half-written temporary files, and is then passed on to the handler
+    # that was there before (by default the process ends by the signal, as
+    # a service manager expects). An ignored SIGTERM stays ignored.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+            previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         code = args.func(args)
         sys.stdout.flush()  # here, so that a full disk is reported like any error
@@ -629,7 +610,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except _Terminated:
         print("unspin: terminated", file=sys.stderr)
-        return 143
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+            previous = None
+            signal.raise_signal(signal.SIGTERM)  # ends the process, or runs a host's handler
+        return 128 + signal.SIGTERM
     except BrokenPipeError:  # the reader went away (| head): not an error
         _silence_stdout()
         return EXIT_OK

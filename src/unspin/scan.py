@@ -55,6 +55,7 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 WARC_SUFFIXES = (".warc", ".warc.gz")
 PARQUET_SUFFIXES = (".parquet",)
 CONTAINER_SUFFIXES = JSONL_SUFFIXES + WARC_SUFFIXES + PARQUET_SUFFIXES
+DOCUMENT_SUFFIXES = CONTAINER_SUFFIXES + HTML_SUFFIXES + TEXT_SUFFIXES
 
 Record = dict[str, Any]
 Row = dict[str, Any]
@@ -173,20 +174,32 @@ def process_record(
 
 def _suffix(path: str) -> str:
     name = path.lower()
-    for s in CONTAINER_SUFFIXES + HTML_SUFFIXES + TEXT_SUFFIXES:
+    for s in DOCUMENT_SUFFIXES:
         if name.endswith(s):
             return s
     return Path(name).suffix
 
 
-def expand_inputs(paths: Iterable[str]) -> list[str]:
+def _document_file(f: Path) -> bool:
+    """Whether a file met while walking a folder is one to read: a known
+    document or container type, or a name with no suffix (crawl dumps); not
+    a CSV, a script or an image that happens to sit next to the articles."""
+    return (f.is_file() and not f.name.startswith(".")
+            and (_suffix(f.name) in DOCUMENT_SUFFIXES or not f.suffix))
+
+
+def expand_inputs(paths: Iterable[str], problems: list[str] | None = None) -> list[str]:
     """The scan units: container files (JSONL, WARC, Parquet) and loose documents.
 
     A folder is walked: its containers become units of their own, its loose
-    files (one document each) one unit per file. Order is deterministic, and
-    a file reached twice (named twice, or also inside a named folder) is one
-    unit: its shard name is its path's, so a second copy would only
-    overwrite the first while the counts grew.
+    files (one document each) one unit per file; files of other types in it
+    are left out (a file named on its own is always read). Order is
+    deterministic, and a file reached twice (named twice, or also inside a
+    named folder) is one unit: its shard name is its path's, so a second
+    copy would only overwrite the first while the counts grew.
+
+    A missing path raises InputError, or, with ``problems``, is listed there
+    with any folder that holds no document, and the other paths go on.
 
     >>> here = os.path.dirname(__file__)
     >>> expand_inputs([__file__, os.path.join(here, ".", "scan.py")]) == [__file__]
@@ -196,9 +209,14 @@ def expand_inputs(paths: Iterable[str]) -> list[str]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+            found = [f for f in sorted(p.rglob("*")) if _document_file(f)]
+            if not found and problems is not None:
+                problems.append(f"{raw}: no documents in this folder")
         elif p.exists():
             found = [p]
+        elif problems is not None:
+            problems.append(f"cannot read {p}: no such file or directory")
+            found = []
         else:
             raise InputError(f"cannot read {p}: no such file or directory")
         for f in found:
@@ -237,13 +255,19 @@ def _decode_html(data: bytes, content_type: str = "") -> str:
     >>> _decode_html(b"<p>caf\\xc3\\xa9", "text/html; charset=UTF-8")[-4:]
     'café'
     """
+    # A byte-order mark outranks any label (browsers do so); decode_bytes
+    # keeps a UTF-8 one and names UTF-16.
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return _decode(data)
     found = _HEADER_CHARSET.search(content_type)
     label = found.group(1) if found else None
     if label is None and (meta := _META_CHARSET.search(data[:4096])):
         label = meta.group(1).decode("ascii")
+        if label.lower().startswith(("utf-16", "utf-32")):
+            label = "utf-8"  # a page that could read its own <meta> is not UTF-16
     label = (label or "utf-8").lower()
-    if label in ("utf-8", "utf8"):
-        return _decode(data)
+    if label in ("utf-8", "utf8") or b"\x00" in data:
+        return _decode(data)  # strict UTF-8, and its binary check
     codec = "cp1252" if label in _AS_1252 else label
     try:
         return data.decode(codec)
@@ -671,9 +695,11 @@ class Progress:
 
     def __init__(self, on: bool, label: str = "scan", unit: str = "docs") -> None:
         self.on, self.label, self.unit, self.n, self.errors = on, label, unit, 0, 0
+        self.rows = False  # counting output rows, which carry their errors
         self.t0 = self.last = time.monotonic()
 
     def __call__(self, row: Row) -> None:
+        self.rows = True
         self.count(1, row["error"] is not None)
 
     def count(self, n: int, errors: int = 0) -> None:
@@ -686,7 +712,7 @@ class Progress:
 
     def _print(self, now: float) -> None:
         rate = self.n / max(now - self.t0, 1e-9)
-        errors = f", {self.errors} errors" if self.unit == "docs" else ""
+        errors = f", {self.errors} errors" if self.rows else ""
         print(f"\r{self.label}: {self.n:,} {self.unit}, {rate:,.1f} {self.unit}/s{errors}",
               end="", file=sys.stderr, flush=True)
 
