@@ -432,7 +432,15 @@ def test_cli_lexicon_listed_phrase(tmp_path):
     listed = [f for f in data["findings"] if f["kind"] == "listed_phrase"]
     assert listed and listed[0]["text"] == "counterfeit consciousness"
     assert listed[0]["suggestion"] == "artificial intelligence"
-    assert data["signals"]["listed_phrases"] == 1
+    assert data["signals"]["listed_phrases"] == 1 and data["signals"]["listed_hits"] == 1
+    # A one-word entry is a listed hit and a finding, but not a listed *phrase*:
+    # the signal counts multiword entries only, and the report says the same.
+    lex.write_text("spun,original\ncounterfeit consciousness,artificial intelligence\n"
+                   "troopers,soldiers\n", encoding="utf-8")
+    p = run("--format", "json", "--lexicon", str(lex), "-",
+            stdin=text + b" The troopers watched the counterfeit consciousness work.")
+    data = json.loads(p.stdout)
+    assert (data["signals"]["listed_phrases"], data["signals"]["listed_hits"]) == (2, 3)
 
 
 def test_leftover_spintax_is_reported():

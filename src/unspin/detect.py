@@ -568,7 +568,9 @@ class Detector:
             "spin_rate": round(ev.rate, 4),
             "swaps_per_100_words": round(s["swap_density"], 2),
             "article_mismatches": round(math.expm1(s["article_mismatches"])),
-            "listed_phrases": len(ev.listed),
+            # The signal's count (multiword entries), and every listed hit.
+            "listed_phrases": round(math.expm1(s["listed_phrases"])),
+            "listed_hits": len(ev.listed),
             "phrase_artefacts": round(math.expm1(s["phrase_artefacts"])),
             "quote_contrast": round(s["quote_contrast"], 3),
             "graded_disfluency": round(s["graded_disfluency"], 3),
