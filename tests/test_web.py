@@ -190,6 +190,8 @@ def test_invalid_json_422(client: TestClient) -> None:
         ("\x00\x01\x02\x03\x04 binary", "binary"),
         ("Der Bürgermeister sagte den Reportern, dass die neue Bibliothek in diesem Jahr "
          "eröffnet werde, und alle waren sehr froh darüber.", "English"),
+        ("市议会周二告诉记者，新桥将于今年开通，这是因洪水而推迟的三个项目之一。", "English"),
+        ("12345 67890 !!! ### 2024-01-01", "no words"),
     ],
 )
 @pytest.mark.parametrize("endpoint", ["/api/restore", "/api/detect"])
