@@ -109,3 +109,27 @@ def test_read_table_bad_files_are_one_line_input_errors(tmp_path, name, content,
     path.write_text(content, encoding="utf-8")
     with pytest.raises(InputError, match=re.escape(message)):
         read_table(path)
+
+
+@pytest.mark.parametrize("phrase", [
+    "dark opening", "versatile organization", "circulatory strain", "blunder rate",
+    "coronary illness", "information mining", "malignant growth", "include extraction",
+    "insect state", "web of things", "neural organization", "enormous information",
+    "sign handling", "organization traffic", "picture handling", "choice tree",
+    "interruption location",
+])
+def test_no_table_row_for_tortured_phrases_that_are_ordinary_english(phrase):
+    # These read as plain English in their own sense, and one sentence around
+    # them is too little evidence: with a table row, restore changed clean
+    # sentences at confidence 0.87-0.99 ("a dark opening in the cave wall" ->
+    # "black hole"). Some clean sentences survive a row anyway, so the negative
+    # cases alone could not keep such a row out.
+    assert [r for r in Lexicon.default().rows(phrase) if r[2] is not None] == []
+
+
+def test_tortured_phrases_no_clean_text_writes_have_table_rows():
+    lex = Lexicon.default()
+    for phrase, original in [("profound neural organization", "deep neural network"),
+                             ("mean square blunder", "mean square error"),
+                             ("calculated relapse", "logistic regression")]:
+        assert (original, "h") in [(r[0], r[1]) for r in lex.rows(phrase) if r[2] is not None]

@@ -544,22 +544,39 @@ def test_cli_scan_killed_leaves_no_temporary_file(tmp_path, texts):
     assert not list(tmp_path.glob("rows.jsonl*"))  # neither a partial file nor its temp
 
 
-def test_main_in_process_keeps_the_hosts_sigterm_handler(tmp_path, texts):
-    # main() inside another program: its SIGTERM handler is back afterwards,
-    # and an ignored SIGTERM is left ignored.
+def test_main_in_process_passes_sigterm_on_and_leaves_an_ignored_one_ignored(
+        tmp_path, monkeypatch):
+    # main() inside another program: a SIGTERM that arrives while a command
+    # runs unwinds it, then reaches the host's own handler, which is back in
+    # place afterwards; an ignored SIGTERM stays ignored while the command runs.
     import signal
 
-    src = tmp_path / "a.txt"
-    src.write_text(texts[0], encoding="utf-8")
+    from unspin import cli
+
+    during: list[object] = []
+
+    def fake_scan(args):
+        during.append(signal.getsignal(signal.SIGTERM))
+        if during[-1] is not signal.SIG_IGN:
+            signal.raise_signal(signal.SIGTERM)
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_scan", fake_scan)
     seen: list[int] = []
-    host = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+
+    def host(signum, frame):
+        seen.append(signum)
+
+    previous = signal.signal(signal.SIGTERM, host)
     try:
-        handler = signal.getsignal(signal.SIGTERM)
-        assert main(["scan", str(src), "--out", str(tmp_path / "r.jsonl")]) == 0
-        assert signal.getsignal(signal.SIGTERM) is handler
+        out = str(tmp_path / "r.jsonl")
+        assert main(["scan", str(tmp_path), "--out", out]) == 128 + signal.SIGTERM
+        assert during[0] is not host  # main's own handler ran the unwinding
+        assert seen == [signal.SIGTERM]  # and the host got the signal after it
+        assert signal.getsignal(signal.SIGTERM) is host
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        assert main(["scan", str(src), "--out", str(tmp_path / "s.jsonl")]) == 0
+        assert main(["scan", str(tmp_path), "--out", out]) == 0
+        assert during[1] is signal.SIG_IGN
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
     finally:
-        signal.signal(signal.SIGTERM, host)
-    assert seen == []
+        signal.signal(signal.SIGTERM, previous)
