@@ -688,9 +688,9 @@ class RowWriter:
 class Progress:
     """``scan: N docs, X docs/s, E errors`` on stderr, at most twice a second.
 
-    Called with each output row (scan), or ``count(n)`` by any batch that
-    counts documents (``unspin index add``) or words (``restore`` of a long
-    text: ``unit="words"``, no error count).
+    Called with each output row (scan: the rows carry the error count), or
+    ``count(n)`` by any other batch that counts documents (``index add``,
+    ``group``) or words (``restore`` of a long text, ``unit="words"``).
     """
 
     def __init__(self, on: bool, label: str = "scan", unit: str = "docs") -> None:
