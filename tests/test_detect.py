@@ -299,6 +299,31 @@ def test_disfluency_counts_for_less_in_rarer_vocabulary():
     assert det.measure(SPUN).signals["disfluency_x_rarity"] != 0.0
 
 
+def test_common_disfluency_is_the_part_of_graded_disfluency_that_common_words_carry():
+    from unspin.detect import COMMON_LOGPROB
+
+    det = Detector()
+    k = SIGNALS.index("common_disfluency")
+    assert det.p.weights[k] > 0  # trained: ordinary words out of place are swaps
+    for text in (SPUN, CLEAN):
+        scan = det._context_gains(text)
+        sig = det.measure(text).signals
+        common = sig["common_disfluency"]
+        rare = disfluency(scan.gains, scan.quoted, scan.words,
+                          [-u for u in scan.unigrams], -COMMON_LOGPROB + 1e-9)
+        # Complementary cuts add up to the whole signal.
+        assert common + rare == pytest.approx(sig["graded_disfluency"])
+    # Spun text's common words fit their context worse than clean text's.
+    assert det.measure(SPUN).signals["common_disfluency"] > 0.0
+    assert (det.measure(SPUN).signals["common_disfluency"]
+            > det.measure(CLEAN).signals["common_disfluency"])
+    # The weights hold only for the cut they were fitted with, and a model
+    # file without a weight for a signal is stale.
+    assert det.p.common_logprob == COMMON_LOGPROB and not det.stale
+    assert Detector(params=replace(det.p, common_logprob=COMMON_LOGPROB - 1)).stale
+    assert Detector(params=replace(det.p, missing=("common_disfluency",))).stale
+
+
 def test_unlikely_words_are_findings_only_in_a_probably_spun_document():
     from unspin.detect import UNLIKELY_GAIN, UNLIKELY_PRECISION, _content_offsets
 

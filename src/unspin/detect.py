@@ -87,6 +87,7 @@ SIGNALS = (
     "vocabulary_rarity",  # mean -ln P(word) of the narration's content words
     "disfluency_x_rarity",  # graded_disfluency * (vocabulary_rarity - REF_RARITY)
     "function_disfluency",  # the same for function words: the words around a swap
+    "common_disfluency",  # graded_disfluency's sum over common words only
 )
 # Graded, not a share of words past a cut: a swap that barely fits counts more
 # than one that nearly fits, and the many near-zero gains of clean text count
@@ -94,6 +95,13 @@ SIGNALS = (
 # splits (quotes are what spinners leave alone; quote_contrast reads them), and
 # so was reading both sides of each word (see Detector._context_gains).
 DISFLUENCY_SLACK = 0.5
+# A spinner puts ordinary words where they do not fit ("case" for "trade");
+# technical prose is odd to a news LM in its rare terms. Words at least this
+# likely (unigram ln P, about Zipf 5.1: "market", "during", "told", "month")
+# carry common_disfluency. Chosen on dev (BBC and Reuters, Roget 15 %,
+# retrained for each): -11, -10, -9, -8.5 and -8 gave BBC recall on
+# 300-word cuts of 0.90, 0.94, 0.975, 0.94 and 0.96 (docs/detect.md).
+COMMON_LOGPROB = -9.0
 SCREEN_MIN_WORDS = 150  # shorter texts always get the full analysis
 # Words in any script (a hyphenated compound is one token), numbers, sentence
 # ends, quotes. ASCII letters alone split "Müller" into "M" + a scored "ller".
@@ -165,6 +173,8 @@ class DetectParams:
     screen_tau: float = 0.0  # a word is disfluent when its context gain is below this
     restore_model: str = ""  # model_digest() of the restore model trained against
     ref_rarity: float | None = None  # REF_RARITY the weights were fitted with
+    common_logprob: float | None = None  # COMMON_LOGPROB the weights were fitted with
+    missing: tuple[str, ...] = ()  # SIGNALS the model file has no weight for
     # A second model for texts of at least long_min_words words, fitted on
     # those alone: short cuts are noisy, and on one weight vector their
     # clean tail set the threshold for long texts too.
@@ -187,6 +197,8 @@ class DetectParams:
             screen_tau=d["screen"].get("tau", 0.0),
             restore_model=d.get("restore_model", ""),
             ref_rarity=d.get("ref_rarity"),
+            common_logprob=d.get("common_logprob"),
+            missing=tuple(s for s in SIGNALS if s not in d["weights"]),
             long=cls._long(d.get("long")),
             long_min_words=(d.get("long") or {}).get("min_words", 0),
         )
@@ -194,8 +206,12 @@ class DetectParams:
     @property
     def stale(self) -> bool:
         """Whether restore's model or tables, or a constant of the signals, changed
-        since these weights were trained."""
+        since these weights were trained, or a signal was added since."""
         if self.ref_rarity is not None and self.ref_rarity != REF_RARITY:
+            return True
+        if self.common_logprob is not None and self.common_logprob != COMMON_LOGPROB:
+            return True
+        if self.missing:
             return True
         return bool(self.restore_model) and self.restore_model != model_digest()
 
@@ -213,6 +229,7 @@ class DetectParams:
             "screen": {"threshold": self.screen_threshold, "tau": self.screen_tau},
             "restore_model": self.restore_model,
             **({} if self.ref_rarity is None else {"ref_rarity": self.ref_rarity}),
+            **({} if self.common_logprob is None else {"common_logprob": self.common_logprob}),
             **({} if self.long is None else {"long": {
                 "min_words": self.long_min_words,
                 "weights": _weights_json(self.long.weights),
@@ -380,6 +397,7 @@ class Detector:
         scan = self._context_gains(doc.text, function_words=True, start=doc.body_start)
         multi = sum(1 for i, j, *_ in listed if j - i > 1)
         dis = disfluency(scan.gains, scan.quoted, scan.words)
+        common = disfluency(scan.gains, scan.quoted, scan.words, scan.unigrams, COMMON_LOGPROB)
         rare = rarity(scan.unigrams, scan.quoted)
         sig: dict[str, float] = {
             "rate_logit": rl,
@@ -409,6 +427,12 @@ class Detector:
             # with register. Added, it raised dev recall at 15 % by 0.04-0.11
             # at the same clean false positives.
             "function_disfluency": function_disfluency(scan.function_gains),
+            # The part of graded_disfluency that ordinary words carry: in
+            # clean news, wire copy and science alike it is small (dev means
+            # 0.03-0.04 nats), and a swap is most often an ordinary word out
+            # of place (Roget 15 %: 0.2-0.3), while rare terms are odd to the
+            # LM in any register.
+            "common_disfluency": common,
         }
         return Evidence(doc, spans, rate, sig, listed, scan, spintax_groups(doc.text))
 
@@ -674,7 +698,8 @@ def _excess(gain: float) -> float:
     return max(0.0, -gain - DISFLUENCY_SLACK)
 
 
-def disfluency(gains: list[float], quoted: list[bool], words: list[str]) -> float:
+def disfluency(gains: list[float], quoted: list[bool], words: list[str],
+                unigrams: list[float] | None = None, min_logprob: float = -math.inf) -> float:
     """Mean of max(0, -gain - DISFLUENCY_SLACK) over the distinct content words
     outside quotes (a word that recurs counts once, with its mean).
 
@@ -684,17 +709,27 @@ def disfluency(gains: list[float], quoted: list[bool], words: list[str]) -> floa
     spun from clean science abstracts of our own prose (AUROC 0.957 -> 0.985
     for this signal alone) and left news as it was.
 
+    With ``unigrams``, only the words whose unigram ln-probability is at least
+    ``min_logprob`` add to the sum; the mean is still over every distinct word,
+    so the parts for complementary cuts add up to the whole.
+
     >>> round(disfluency([0.3, -0.5, -2.5, -4.0], [False, False, False, True],
     ...                  ["a", "b", "c", "d"]), 4)
     0.6667
     >>> disfluency([-2.5, -4.5, 0.3], [False, False, False], ["term", "term", "word"])
     1.5
+    >>> disfluency([-2.5, -4.5, -1.5], [False, False, False], ["odd", "out", "term"],
+    ...            [-7.0, -9.0, -14.0], -10.0)  # "term" is rare: (2 + 4 + 0) / 3
+    2.0
     """
     by_word: dict[str, list[float]] = {}
-    for g, q, w in zip(gains, quoted, words, strict=True):
+    kept: set[str] = set()
+    for k, (g, q, w) in enumerate(zip(gains, quoted, words, strict=True)):
         if not q:
             by_word.setdefault(w, []).append(_excess(g))
-    return sum(sum(v) / len(v) for v in by_word.values()) / max(len(by_word), 1)
+            if unigrams is None or unigrams[k] >= min_logprob:
+                kept.add(w)
+    return sum(sum(v) / len(v) for w, v in by_word.items() if w in kept) / max(len(by_word), 1)
 
 
 def function_disfluency(gains: list[float]) -> float:
