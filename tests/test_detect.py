@@ -317,6 +317,13 @@ def test_common_disfluency_is_the_part_of_graded_disfluency_that_common_words_ca
     assert det.measure(SPUN).signals["common_disfluency"] > 0.0
     assert (det.measure(SPUN).signals["common_disfluency"]
             > det.measure(CLEAN).signals["common_disfluency"])
+    # The report shows it, and its term in the logit.
+    report = det.detect(SPUN).signals
+    assert report["common_disfluency"] == round(
+        det.measure(SPUN).signals["common_disfluency"], 3)
+    assert report["logit_contributions"]["common_disfluency"] == pytest.approx(
+        det.p.for_length(det.measure(SPUN).signals["log_words"]).weights[k]
+        * det.measure(SPUN).signals["common_disfluency"], abs=0.01)
     # The weights hold only for the cut they were fitted with, and a model
     # file without a weight for a signal is stale.
     assert det.p.common_logprob == COMMON_LOGPROB and not det.stale

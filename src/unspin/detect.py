@@ -600,6 +600,7 @@ class Detector:
             "graded_disfluency": round(s["graded_disfluency"], 3),
             "vocabulary_rarity": round(s["vocabulary_rarity"], 3),
             "function_disfluency": round(s["function_disfluency"], 3),
+            "common_disfluency": round(s["common_disfluency"], 3),
             "spintax_groups": ev.spintax,
             "n_words": ev.doc.n_words,
             "candidate_spans": len(ev.spans),
