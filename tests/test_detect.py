@@ -299,7 +299,7 @@ def test_disfluency_counts_for_less_in_rarer_vocabulary():
     assert det.measure(SPUN).signals["disfluency_x_rarity"] != 0.0
 
 
-def test_common_disfluency_is_the_part_of_graded_disfluency_that_common_words_carry():
+def test_common_disfluency_is_the_part_of_graded_disfluency_that_common_words_carry(tmp_path):
     from unspin.detect import COMMON_LOGPROB
 
     det = Detector()
@@ -329,6 +329,12 @@ def test_common_disfluency_is_the_part_of_graded_disfluency_that_common_words_ca
     assert det.p.common_logprob == COMMON_LOGPROB and not det.stale
     assert Detector(params=replace(det.p, common_logprob=COMMON_LOGPROB - 1)).stale
     assert Detector(params=replace(det.p, missing=("common_disfluency",))).stale
+    # A model file written before the signal existed has no weight for it.
+    older = det.p.to_json()
+    del older["weights"]["common_disfluency"]
+    (tmp_path / "m.json").write_text(json.dumps(older), encoding="utf-8")
+    loaded = DetectParams.load(tmp_path / "m.json")
+    assert loaded.missing == ("common_disfluency",) and loaded.stale
 
 
 def test_unlikely_words_are_findings_only_in_a_probably_spun_document():
