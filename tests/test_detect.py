@@ -335,6 +335,24 @@ def test_common_disfluency_is_the_part_of_graded_disfluency_that_common_words_ca
     (tmp_path / "m.json").write_text(json.dumps(older), encoding="utf-8")
     loaded = DetectParams.load(tmp_path / "m.json")
     assert loaded.missing == ("common_disfluency",) and loaded.stale
+    # Saved again, it stays stale (its missing weight is not written as 0).
+    again = loaded.to_json()
+    assert "common_disfluency" not in again["weights"]
+    (tmp_path / "again.json").write_text(json.dumps(again), encoding="utf-8")
+    assert DetectParams.load(tmp_path / "again.json").stale
+    # The long model's weights count too: it scores every text of 150+ words.
+    older = det.p.to_json()
+    del older["long"]["weights"]["common_disfluency"]
+    (tmp_path / "long.json").write_text(json.dumps(older), encoding="utf-8")
+    assert DetectParams.load(tmp_path / "long.json").stale
+    # A file with the weight but no record of the cut it was fitted with.
+    older = det.p.to_json()
+    del older["common_logprob"]
+    (tmp_path / "nocut.json").write_text(json.dumps(older), encoding="utf-8")
+    assert DetectParams.load(tmp_path / "nocut.json").stale
+    # Weights for another set of signals are refused when built, not mid-score.
+    with pytest.raises(ValueError, match="signals"):
+        replace(det.p, weights=det.p.weights[:-1])
 
 
 def test_unlikely_words_are_findings_only_in_a_probably_spun_document():

@@ -111,9 +111,11 @@ def cmd_detect(args) -> int:
     from .detect import Detector
 
     detector = Detector(_restorer(args), threshold=args.threshold)
-    if detector.stale:  # only a locally retrained model.json gets here (a test guards main)
-        print("unspin: warning: the detect weights were trained against another restore "
-              "model; re-run scripts/train_detect.py", file=sys.stderr)
+    # Only a locally retrained restore model, or a change to detect's signals
+    # without retraining, gets here (a test guards main).
+    if detector.stale:
+        print("unspin: warning: the detect weights do not fit this restore model or these "
+              "detect signals; re-run scripts/train_detect.py", file=sys.stderr)
     files = args.files or ["-"]
     multi = len(files) > 1
     out = sys.stdout

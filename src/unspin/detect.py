@@ -97,7 +97,7 @@ SIGNALS = (
 DISFLUENCY_SLACK = 0.5
 # A spinner puts ordinary words where they do not fit ("case" for "trade");
 # technical prose is odd to a news LM in its rare terms. Words at least this
-# likely (unigram ln P, about Zipf 5.1: "market", "during", "told", "month")
+# likely (unigram ln P, about Zipf 5.1: "market", "people", "told", "month")
 # carry common_disfluency. Chosen on dev (BBC and Reuters, Roget 15 %,
 # retrained for each): -11, -10, -9, -8.5 and -8 gave BBC recall on
 # 300-word cuts of 0.90, 0.94, 0.975, 0.94 and 0.96 (docs/detect.md).
@@ -158,8 +158,8 @@ def _weights_from(d: dict[str, float]) -> tuple[float, ...]:
     return tuple(d.get(s, 0.0) for s in SIGNALS)
 
 
-def _weights_json(weights: tuple[float, ...]) -> dict[str, float]:
-    return {s: round(w, 5) for s, w in zip(SIGNALS, weights, strict=True)}
+def _weights_json(weights: tuple[float, ...], missing: tuple[str, ...] = ()) -> dict[str, float]:
+    return {s: round(w, 5) for s, w in zip(SIGNALS, weights, strict=True) if s not in missing}
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,11 @@ class DetectParams:
     long: DetectParams | None = None
     long_min_words: int = 0
 
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(SIGNALS):
+            raise ValueError(f"detect model has {len(self.weights)} weights; "
+                             f"this version of unspin has {len(SIGNALS)} signals")
+
     @classmethod
     def load(cls, path=None) -> DetectParams:
         if path is None:
@@ -189,6 +194,7 @@ class DetectParams:
             d = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return cls.untrained()
+        long_weights = (d.get("long") or {}).get("weights")
         return cls(
             weights=_weights_from(d["weights"]),
             bias=d["bias"],
@@ -198,18 +204,24 @@ class DetectParams:
             restore_model=d.get("restore_model", ""),
             ref_rarity=d.get("ref_rarity"),
             common_logprob=d.get("common_logprob"),
-            missing=tuple(s for s in SIGNALS if s not in d["weights"]),
+            # Signals added since the file was written, in either weight vector.
+            missing=tuple(s for s in SIGNALS if s not in d["weights"]
+                          or (long_weights is not None and s not in long_weights)),
             long=cls._long(d.get("long")),
             long_min_words=(d.get("long") or {}).get("min_words", 0),
         )
 
     @property
     def stale(self) -> bool:
-        """Whether restore's model or tables, or a constant of the signals, changed
-        since these weights were trained, or a signal was added since."""
+        """Whether these weights no longer fit this code: restore's model or
+        tables, or a constant of the signals, changed since they were trained,
+        or a signal was added since (the file has no weight for it)."""
         if self.ref_rarity is not None and self.ref_rarity != REF_RARITY:
             return True
-        if self.common_logprob is not None and self.common_logprob != COMMON_LOGPROB:
+        common = SIGNALS.index("common_disfluency")
+        fitted = self.common_logprob is not None or any(
+            m.weights[common] for m in (self, self.long) if m is not None)
+        if fitted and self.common_logprob != COMMON_LOGPROB:
             return True
         if self.missing:
             return True
@@ -222,8 +234,10 @@ class DetectParams:
         return cls(weights=_weights_from(d["weights"]), bias=d["bias"], threshold=d["threshold"])
 
     def to_json(self, **extra) -> dict:
+        """The model file's content (``load`` reads it back). Signals the model
+        has no weight for stay absent, so a re-saved stale model stays stale."""
         return {
-            "weights": _weights_json(self.weights),
+            "weights": _weights_json(self.weights, self.missing),
             "bias": round(self.bias, 5),
             "threshold": self.threshold,
             "screen": {"threshold": self.screen_threshold, "tau": self.screen_tau},
@@ -232,7 +246,7 @@ class DetectParams:
             **({} if self.common_logprob is None else {"common_logprob": self.common_logprob}),
             **({} if self.long is None else {"long": {
                 "min_words": self.long_min_words,
-                "weights": _weights_json(self.long.weights),
+                "weights": _weights_json(self.long.weights, self.missing),
                 "bias": round(self.long.bias, 5),
                 "threshold": self.long.threshold,
             }}),
@@ -371,8 +385,7 @@ class Detector:
 
     @property
     def stale(self) -> bool:
-        """Whether restore's model, or a constant of the signals, changed since the
-        detect weights were trained."""
+        """Whether the detect weights no longer fit this code (see DetectParams.stale)."""
         return self.p.stale
 
     # -- one analysis pass --------------------------------------------------
@@ -725,10 +738,11 @@ def disfluency(gains: list[float], quoted: list[bool], words: list[str],
     """
     by_word: dict[str, list[float]] = {}
     kept: set[str] = set()
-    for k, (g, q, w) in enumerate(zip(gains, quoted, words, strict=True)):
+    us = [math.inf] * len(gains) if unigrams is None else unigrams
+    for g, q, w, u in zip(gains, quoted, words, us, strict=True):
         if not q:
             by_word.setdefault(w, []).append(_excess(g))
-            if unigrams is None or unigrams[k] >= min_logprob:
+            if u >= min_logprob:
                 kept.add(w)
     return sum(sum(v) / len(v) for w, v in by_word.items() if w in kept) / max(len(by_word), 1)
 
