@@ -388,6 +388,48 @@ def test_unlikely_words_are_findings_only_in_a_probably_spun_document():
     assert not [f for f in clean.findings if f.kind == "unlikely_word"]
 
 
+def test_a_common_word_is_an_unlikely_word_at_a_milder_gain(monkeypatch):
+    import importlib
+
+    from unspin.detect import COMMON_LOGPROB, UNLIKELY_GAIN, UNLIKELY_GAIN_COMMON, _content_offsets
+
+    detect = importlib.import_module("unspin.detect")  # the package's detect() shadows it
+
+    assert UNLIKELY_GAIN < UNLIKELY_GAIN_COMMON < 0
+    det = Detector()
+    # "given" (for "closed"): a common word out of place, about -3 nats.
+    text = (SPUN + " Officials talked an update on the flood."
+            " Officials said the trade case would make the market given weeks.")
+    scan = det._context_gains(text)
+    words = [(a, b, g, u) for (a, b), g, u
+             in zip(_content_offsets(text), scan.gains, scan.unigrams, strict=True)]
+    g, u = next((g, u) for a, b, g, u in words if text[a:b] == "given")
+    assert u >= COMMON_LOGPROB and UNLIKELY_GAIN < g < -2.5
+
+    def unlikely() -> set[str]:
+        return {f.text for f in det.detect(text).findings if f.kind == "unlikely_word"}
+
+    # Every reported word is below the cut for its band, and every word below
+    # its cut is reported unless another finding covers it.
+    d = det.detect(text)
+    others = [f for f in d.findings if f.kind != "unlikely_word"]
+    expected = {text[a:b] for a, b, wg, wu in words
+                if wg < (UNLIKELY_GAIN_COMMON if wu >= COMMON_LOGPROB else UNLIKELY_GAIN)
+                and not any(a < o.end and o.start < b for o in others)}
+    assert expected  # the test reads something
+    assert unlikely() == expected
+    # The band decides the cut: with the common cut just above "given"'s
+    # gain it is reported; at the rare words' cut it is not.
+    monkeypatch.setattr(detect, "UNLIKELY_GAIN_COMMON", g + 0.01)
+    assert "given" in unlikely()
+    monkeypatch.setattr(detect, "UNLIKELY_GAIN_COMMON", UNLIKELY_GAIN)
+    assert "given" not in unlikely()
+    # The same gain in a rare word is not enough.
+    monkeypatch.setattr(detect, "UNLIKELY_GAIN_COMMON", g + 0.01)
+    monkeypatch.setattr(detect, "COMMON_LOGPROB", u + 0.01)
+    assert "given" not in unlikely()
+
+
 def test_listed_phrase_from_a_user_table(tmp_path):
     from unspin.lexicon import Lexicon, read_table
     from unspin.restore import Restorer
