@@ -65,9 +65,8 @@ sys.path.insert(0, str(ROOT / "eval"))
 from spinner import SpinTable, load_dictionary, spin  # noqa: E402
 
 from unspin.detect import (  # noqa: E402
-    COMMON_LOGPROB,
-    REF_RARITY,
     SCREEN_MIN_WORDS,
+    SIGNAL_CONSTANTS,
     SIGNALS,
     Detector,
     DetectParams,
@@ -469,8 +468,7 @@ def main(argv=None) -> int:
         screen_threshold=screen_threshold,
         screen_tau=screen_tau,
         restore_model=digest,
-        ref_rarity=REF_RARITY,
-        common_logprob=COMMON_LOGPROB,
+        **SIGNAL_CONSTANTS,
         long=DetectParams(weights=tuple(float(c) for c in coef_long), bias=float(bias_long),
                           threshold=threshold_long),
         long_min_words=LONG_MIN_WORDS,

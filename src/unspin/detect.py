@@ -141,6 +141,9 @@ _REF_LOG_WORDS = math.log(200.0)
 # Centre of the rarity interaction: about the mean rarity of news narration
 # (BBC dev 9.9 nats), so the disfluency weight itself reads as news prose's.
 REF_RARITY = 10.0
+# The constants the signals are computed with, by the name the model file
+# records them under: weights fitted with other values no longer fit.
+SIGNAL_CONSTANTS = {"ref_rarity": REF_RARITY, "common_logprob": COMMON_LOGPROB}
 
 
 def _logit(p: float) -> float:
@@ -209,8 +212,7 @@ class DetectParams:
             screen_threshold=d["screen"]["threshold"],
             screen_tau=d["screen"].get("tau", 0.0),
             restore_model=d.get("restore_model", ""),
-            ref_rarity=d.get("ref_rarity"),
-            common_logprob=d.get("common_logprob"),
+            **{name: d.get(name) for name in SIGNAL_CONSTANTS},
             # Signals added since the file was written, in either weight vector.
             missing=tuple(s for s in SIGNALS if s not in d["weights"]
                           or (long_weights is not None and s not in long_weights)),
@@ -223,16 +225,18 @@ class DetectParams:
         """Whether these weights no longer fit this code: restore's model or
         tables, or a constant of the signals, changed since they were trained,
         or a signal was added since (the file has no weight for it)."""
-        if self.ref_rarity is not None and self.ref_rarity != REF_RARITY:
-            return True
-        common = SIGNALS.index("common_disfluency")
-        fitted = self.common_logprob is not None or any(
-            m.weights[common] for m in (self, self.long) if m is not None)
-        if fitted and self.common_logprob != COMMON_LOGPROB:
+        # A trained file records every constant; one it lacks was added since.
+        trained = bool(self.restore_model)
+        if any((value is not None or trained) and value != SIGNAL_CONSTANTS[name]
+               for name, value in self._constants().items()):
             return True
         if self.missing:
             return True
-        return bool(self.restore_model) and self.restore_model != model_digest()
+        return trained and self.restore_model != model_digest()
+
+    def _constants(self) -> dict[str, float | None]:
+        """The SIGNAL_CONSTANTS these weights were fitted with (None: not recorded)."""
+        return {"ref_rarity": self.ref_rarity, "common_logprob": self.common_logprob}
 
     @classmethod
     def _long(cls, d: dict | None) -> DetectParams | None:
@@ -249,8 +253,7 @@ class DetectParams:
             "threshold": self.threshold,
             "screen": {"threshold": self.screen_threshold, "tau": self.screen_tau},
             "restore_model": self.restore_model,
-            **({} if self.ref_rarity is None else {"ref_rarity": self.ref_rarity}),
-            **({} if self.common_logprob is None else {"common_logprob": self.common_logprob}),
+            **{name: value for name, value in self._constants().items() if value is not None},
             **({} if self.long is None else {"long": {
                 "min_words": self.long_min_words,
                 "weights": _weights_json(self.long.weights, self.missing),
