@@ -346,7 +346,5 @@ def _title(a: dict[str, Any], n_docs: int) -> str:
             f"lengths {', '.join(a['lengths'])}; clean weighted to balance)")
 
 
-
-
 if __name__ == "__main__":
     sys.exit(main())
