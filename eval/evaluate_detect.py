@@ -103,6 +103,31 @@ def _screen(text: str) -> tuple[bool, float]:
 
 
 # -- metrics -----------------------------------------------------------------
+LONG_DOC_WORDS = 300  # the issue's target: documents of at least this many words
+
+
+def _fpr(clean: list[dict[str, Any]]) -> float:
+    return sum(s["spun"] for s in clean) / max(len(clean), 1)
+
+
+def _condition(spun: list[dict[str, Any]], words: list[int],
+               clean: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recall, precision and AUROC of spun texts against the clean texts of the
+    same length condition; precision as on a balanced stream (one clean text
+    per spun one)."""
+    tp = sum(s["spun"] for s in spun)
+    fp = _fpr(clean) * len(spun)
+    return {
+        "docs": len(spun),
+        "mean_words": round(sum(words) / max(len(words), 1)),
+        "mean_rate_estimate": round(sum(s["rate"] for s in spun) / max(len(spun), 1), 4),
+        "recall": round(tp / max(len(spun), 1), 4),
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "auroc": round(auroc([s["p"] for s in spun], [s["p"] for s in clean]), 4),
+        "clean_docs": len(clean),
+    }
+
+
 def auroc(pos: list[float], neg: list[float]) -> float:
     """Probability that a spun document outscores a clean one (ties count half).
 
@@ -187,13 +212,16 @@ def main(argv: list[str] | None = None) -> int:
 
     # Build every document first, then score them all in one pool.
     t0 = time.perf_counter()
-    items: list[tuple[str, str, float, str]] = []  # (dict, length, rate, text); dict "-" = clean
+    # (dict, length, rate, text, words of the clean cut); dict "-" = clean. The
+    # clean cut's length says whether a text counts as a long document.
+    items: list[tuple[str, str, float, str, int]] = []
     cuts = {}
     for length in args.lengths:
         for doc in docs:
             seed = zlib.crc32(f"{args.seed}:{doc.id}:{length}".encode())
             cuts[(doc.id, length)] = c = cut(doc.text, LENGTHS[length], seed)
-            items.append(("-", length, 0.0, c))
+            items.append(("-", length, 0.0, c, count_words(c)))
+    cut_words = {key: count_words(c) for key, c in cuts.items()}
     for name in args.dicts:
         dictionary = load_dictionary(name)
         site = SpinTable.build(dictionary, args.seed)
@@ -202,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed = zlib.crc32(f"{args.seed}:{doc.id}".encode())
                 for rate in args.rates:
                     res = spin(cuts[(doc.id, length)], rate, dictionary, seed=seed, table=site)
-                    items.append((name, length, rate, res.text))
+                    items.append((name, length, rate, res.text, cut_words[(doc.id, length)]))
     t_spin = time.perf_counter() - t0
     print(f"# {args.corpus}/{args.split}: {len(docs)} docs, {len(items)} scored texts "
           f"(spun in {t_spin:.0f}s)", flush=True)
@@ -233,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": threshold,
         "stale_model": params.stale,
         "conditions": [],
+        "long_documents": [],
         "clean": {},
     }
     long_note = ""
@@ -242,38 +271,41 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'length':>6} {'words':>6} {'clean':>6} {'FPR%':>6} {'meanP':>6}")
     for L in args.lengths:
         c = clean[L]
-        fpr = sum(s["spun"] for s in c) / max(len(c), 1)
+        fpr = _fpr(c)
         mw = sum(clean_words[L]) / max(len(clean_words[L]), 1)
         report["clean"][L] = {"docs": len(c), "mean_words": round(mw), "fpr": round(fpr, 4),
                               "mean_p": round(sum(s["p"] for s in c) / max(len(c), 1), 4),
                               "mean_rate": round(sum(s["rate"] for s in c) / max(len(c), 1), 4)}
         print(f"{L:>6} {mw:6.0f} {len(c):6d} {100 * fpr:6.2f} {report['clean'][L]['mean_p']:6.3f}")
     all_clean = [s for L in args.lengths for s in clean[L]]
-    report["clean_fpr"] = round(sum(s["spun"] for s in all_clean) / max(len(all_clean), 1), 4)
+    report["clean_fpr"] = round(_fpr(all_clean), 4)
 
-    print(f"\n{'dict':>6} {'rate':>5} {'length':>6} {'docs':>5} {'words':>6} {'estR':>5} "
-          f"{'recall':>7} {'prec':>6} {'AUROC':>6}")
-    for name in args.dicts:
-        for rate in args.rates:
-            for L in args.lengths:
-                sel = [(s, w) for it, s, w in rows if it[:3] == (name, L, rate)]
-                sp = [s for s, _ in sel]
-                tp = sum(s["spun"] for s in sp)
-                fp_rate = sum(s["spun"] for s in clean[L]) / max(len(clean[L]), 1)
-                fp = fp_rate * len(sp)  # one clean document per spun one
-                m = {
-                    "dict": name, "rate": rate, "length": L, "docs": len(sp),
-                    "mean_words": round(sum(w for _, w in sel) / max(len(sel), 1)),
-                    "mean_rate_estimate": round(sum(s["rate"] for s in sp) / max(len(sp), 1), 4),
-                    "recall": round(tp / max(len(sp), 1), 4),
-                    "precision": round(tp / (tp + fp), 4) if tp + fp else None,
-                    "auroc": round(auroc([s["p"] for s in sp], [s["p"] for s in clean[L]]), 4),
-                }
-                report["conditions"].append(m)
-                prec = f"{m['precision']:6.3f}" if m["precision"] is not None else "     -"
-                print(f"{name:>6} {rate:5.2f} {L:>6} {m['docs']:5d} {m['mean_words']:6d} "
-                      f"{m['mean_rate_estimate']:5.3f} {m['recall']:7.3f} {prec} "
-                      f"{m['auroc']:6.3f}")
+    # Every condition, then the same restricted to documents of at least
+    # LONG_DOC_WORDS words (the issue's target condition: a "300" cut of a
+    # shorter document is the whole, shorter document).
+    for long_only in (False, True):
+        keep = (lambda it: it[4] >= LONG_DOC_WORDS) if long_only else (lambda it: True)
+        if long_only:
+            fprs = {L: _fpr([s for it, s, _ in rows if it[:2] == ("-", L) and keep(it)])
+                    for L in args.lengths}
+            print(f"\ndocuments of {LONG_DOC_WORDS}+ words only; clean FPR among them: "
+                  + ", ".join(f"{L} {f:.2%}" for L, f in fprs.items()))
+        print(f"\n{'dict':>6} {'rate':>5} {'length':>6} {'docs':>5} {'words':>6} {'estR':>5} "
+              f"{'recall':>7} {'prec':>6} {'AUROC':>6}")
+        for name in args.dicts:
+            for rate in args.rates:
+                for L in args.lengths:
+                    sel = [(s, w) for it, s, w in rows if it[:3] == (name, L, rate) and keep(it)]
+                    neg = [s for it, s, _ in rows if it[:2] == ("-", L) and keep(it)]
+                    if not sel:
+                        continue
+                    m = {"dict": name, "rate": rate, "length": L,
+                         **_condition([s for s, _ in sel], [w for _, w in sel], neg)}
+                    report["long_documents" if long_only else "conditions"].append(m)
+                    prec = f"{m['precision']:6.3f}" if m["precision"] is not None else "     -"
+                    print(f"{name:>6} {rate:5.2f} {L:>6} {m['docs']:5d} {m['mean_words']:6d} "
+                          f"{m['mean_rate_estimate']:5.3f} {m['recall']:7.3f} {prec} "
+                          f"{m['auroc']:6.3f}")
 
     # Screening: what it dismisses, whether it changes any verdict, and speed.
     n_words = sum(w for *_, w in rows)
@@ -327,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.calibration:
         args.calibration.parent.mkdir(parents=True, exist_ok=True)
         summary = {k: report[k] for k in ("args", "threshold", "clean", "clean_fpr",
-                                          "conditions", "screening", "calibration", "ece")}
+                                          "conditions", "long_documents", "screening",
+                                          "calibration", "ece")}
         args.calibration.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         print(f"# wrote {args.calibration}")
     if args.plot:
