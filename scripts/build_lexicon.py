@@ -10,6 +10,16 @@ Sources (both optional, at least one required):
   (``/usr/share/wordnet``): synset members plus one-hop similar-to, verb-group,
   also-see, hypernym and hyponym relations.
 
+Siblings in a closed class are never linked: two currencies, two numbers,
+two months, two weekdays, two compass points or two units of one dimension
+that share no synset ("guilder"/"dollar", "billion"/"million",
+"March"/"May"; WordNet's hyponyms of the synsets in ``CLOSED_CLASSES``, where
+at least one of the two words has its most frequent sense, so that
+"score"/"record" or "balance"/"remainder" stay). Moby lists such
+co-hyponyms as synonyms, but one is never the other's paraphrase: offered as
+an original, the more frequent sibling turns a correct fact into another.
+Synonyms within a class ("dozen"/"twelve") stay.
+
 Output: a gzip'd TSV with four record kinds::
 
     F <tab> original <tab> fanout <tab> zipf    synonyms listed for `original`; its frequency
@@ -41,6 +51,17 @@ WORDNET_DIR = Path("/usr/share/wordnet")
 OUT = Path(__file__).resolve().parents[1] / "src" / "unspin" / "data" / "lexicon.tsv.gz"
 WORD_RE = re.compile(r"^[a-z][a-z'\-]*( [a-z][a-z'\-]*){0,3}$")
 MIN_ORIGINAL_ZIPF = 2.5  # originals rarer than this are almost never spinner inputs
+# WordNet 3.0 noun synsets whose hyponyms are closed classes of facts.
+CLOSED_CLASSES = {
+    "13604718": "monetary unit",
+    "13582013": "number",
+    "15209706": "gregorian calendar month",
+    "15163005": "day of the week",
+    "13831000": "cardinal compass point",
+    "13603305": "linear unit",
+    "13609214": "mass unit",
+    "13600822": "volume unit",
+}
 
 
 def moby_pairs():
@@ -92,6 +113,66 @@ def wordnet_pairs(wn_dir: Path):
                     yield a, b, "r"
 
 
+def closed_class_synsets(wn_dir: Path) -> dict[str, dict[str, tuple[set[str], bool]]]:
+    """word -> {closed class -> (the word's synsets in it, whether its most
+    frequent sense is one of them)} (see CLOSED_CLASSES)."""
+    # WNDB data.noun: offset lexfile pos w_cnt(hex) [word lex_id]... p_cnt [sym off pos st]...
+    words: dict[str, list[str]] = {}
+    hyponyms: dict[str, list[str]] = defaultdict(list)
+    with open(wn_dir / "data.noun", encoding="latin-1") as f:
+        for line in f:
+            if line.startswith("  "):
+                continue
+            fields = line.split(" | ")[0].split()
+            n = int(fields[3], 16)
+            words[fields[0]] = [re.sub(r"\(.*\)$", "", fields[4 + 2 * i]).replace("_", " ").lower()
+                                for i in range(n)]
+            i = 4 + 2 * n
+            for j in range(int(fields[i])):
+                sym, toff, tpos = fields[i + 1 + 4 * j : i + 4 + 4 * j]
+                if sym in ("~", "~i") and tpos == "n":
+                    hyponyms[fields[0]].append(toff)
+    # index.noun: lemma pos synset_cnt p_cnt [ptr]... sense_cnt tagsense_cnt offset...,
+    # offsets by sense frequency, so the first is the word's most frequent sense.
+    first: dict[str, str] = {}
+    with open(wn_dir / "index.noun", encoding="latin-1") as f:
+        for line in f:
+            if not line.startswith(" "):
+                fields = line.split()
+                first[fields[0].replace("_", " ")] = fields[-int(fields[2])]
+    members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for root, name in CLOSED_CLASSES.items():
+        stack, seen = [root], {root}
+        while stack:
+            for h in hyponyms[stack.pop()]:
+                if h not in seen:
+                    seen.add(h)
+                    stack.append(h)
+                    for w in words[h]:
+                        members[w][name].add(h)
+    return {w: {name: (offs, first.get(w) in offs) for name, offs in by_class.items()}
+            for w, by_class in members.items()}
+
+
+def siblings(a: str, b: str, classes: dict[str, dict[str, tuple[set[str], bool]]]) -> bool:
+    """Whether ``a`` and ``b`` are members of one closed class, one of them by
+    its most frequent sense, with no synset in common.
+
+    >>> c = {"guilder": {"money": ({"1"}, True)}, "dollar": {"money": ({"2"}, True)},
+    ...      "buck": {"money": ({"2"}, False)}, "cash": {},
+    ...      "score": {"number": ({"20"}, False)}, "record": {"number": ({"78"}, False)}}
+    >>> [siblings(w, "dollar", c) for w in ("guilder", "buck", "cash")]
+    [True, False, False]
+    >>> siblings("score", "record", c)
+    False
+    """
+    ca, cb = classes.get(a), classes.get(b)
+    if not ca or not cb:
+        return False
+    return any(name in cb and (ca[name][1] or cb[name][1]) and not (ca[name][0] & cb[name][0])
+               for name in ca)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT)
@@ -124,13 +205,18 @@ def main(argv: list[str] | None = None) -> int:
         print("no sources", file=sys.stderr)
         return 1
 
+    classes = (closed_class_synsets(args.wordnet) if (args.wordnet / "data.noun").exists()
+               else {})
     fanout: dict[str, set[str]] = defaultdict(set)
+    dropped: set[tuple[str, str]] = set()
     for src in sources:
         for orig, obs, flag in src:
             if not (WORD_RE.match(orig) and WORD_RE.match(obs)):
                 continue
             fanout[orig].add(obs)
-            if good_original(orig):
+            if siblings(orig, obs, classes):
+                dropped.add((obs, orig))
+            elif good_original(orig):
                 links[(obs, orig)].add(flag)
 
     rev: dict[str, list[tuple[str, set[str]]]] = defaultdict(list)
@@ -175,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             f.write(f"I\t{w}\t{' '.join(items)}\n")
     print(
         f"wrote {args.out}: {len(originals)} originals, {len(rev)} observed forms, "
-        f"{len(links)} links, {args.out.stat().st_size / 1e6:.1f} MB",
+        f"{len(links)} links ({len(dropped)} between closed-class siblings left out), "
+        f"{args.out.stat().st_size / 1e6:.1f} MB",
         file=sys.stderr,
     )
     return 0

@@ -133,3 +133,22 @@ def test_tortured_phrases_no_clean_text_writes_have_table_rows():
                              ("mean square blunder", "mean square error"),
                              ("calculated relapse", "logistic regression")]:
         assert (original, "h") in [(r[0], r[1]) for r in lex.rows(phrase) if r[2] is not None]
+
+
+@pytest.mark.parametrize("observed, sibling", [
+    ("guilder", "dollar"), ("franc", "pound"), ("billion", "million"),
+    ("trillion", "billion"), ("penny", "cent"), ("east", "west"), ("march", "may"),
+    ("tuesday", "monday"), ("metre", "foot"), ("ounce", "pound"),
+])
+def test_closed_class_siblings_are_not_linked(observed, sibling):
+    # Moby lists co-hyponyms as synonyms; offered as an original, the more
+    # frequent one turns a correct fact into another ("12.9 billion guilders"
+    # -> "dollars"). scripts/build_lexicon.py leaves such links out.
+    assert sibling not in [e.original for e in Lexicon.default().lookup(observed)]
+
+
+@pytest.mark.parametrize("observed, synonym", [
+    ("dozen", "twelve"), ("score", "record"), ("balance", "remainder"), ("yard", "garden"),
+])
+def test_synonyms_and_other_senses_of_closed_class_words_stay_linked(observed, synonym):
+    assert synonym in [e.original for e in Lexicon.default().lookup(observed)]

@@ -157,9 +157,10 @@ def _sigmoid(z: float) -> float:
 
 
 def model_digest() -> str:
-    """sha256 of restore's weights and tables: the detect weights are only valid for them."""
+    """sha256 of restore's weights, tables and thesaurus: the detect weights are
+    only valid for them (the thesaurus is read already, so hashing it costs ~10 ms)."""
     h = hashlib.sha256()
-    for name in ("model.json", "phrases.tsv", "habits.tsv", "names.tsv"):
+    for name in ("model.json", "phrases.tsv", "habits.tsv", "names.tsv", "lexicon.tsv.gz"):
         h.update((resources.files("unspin") / "data" / name).read_bytes())
     return h.hexdigest()[:16]
 
