@@ -110,6 +110,22 @@ def _fpr(clean: list[dict[str, Any]]) -> float:
     return sum(s["spun"] for s in clean) / max(len(clean), 1)
 
 
+def recall_at_fpr(pos: list[float], neg: list[float], fpr: float = 0.01) -> float:
+    """Recall at the ROC point with at most ``fpr`` of ``neg`` above the cut
+    (the cut is the highest score that many clean texts may exceed; a tie
+    with it does not count as flagged).
+
+    >>> recall_at_fpr([0.9, 0.8, 0.5], [0.1, 0.6] + [0.0] * 98)  # 0.6 may be above the cut
+    1.0
+    >>> recall_at_fpr([0.9, 0.8, 0.5], [0.1, 0.6] + [0.0] * 48)  # 1 % of 50: none may
+    0.6667
+    """
+    if not pos or not neg:
+        return float("nan")
+    cut = sorted(neg, reverse=True)[int(fpr * len(neg))]
+    return round(sum(p > cut for p in pos) / len(pos), 4)
+
+
 def _condition(spun: list[dict[str, Any]], words: list[int],
                clean: list[dict[str, Any]]) -> dict[str, Any]:
     """Recall, precision and AUROC of spun texts against the clean texts of the
@@ -124,6 +140,7 @@ def _condition(spun: list[dict[str, Any]], words: list[int],
         "recall": round(tp / max(len(spun), 1), 4),
         "precision": round(tp / (tp + fp), 4) if tp + fp else None,
         "auroc": round(auroc([s["p"] for s in spun], [s["p"] for s in clean]), 4),
+        "recall_at_1pct_fpr": recall_at_fpr([s["p"] for s in spun], [s["p"] for s in clean]),
         "clean_docs": len(clean),
     }
 
@@ -291,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\ndocuments of {LONG_DOC_WORDS}+ words only; clean FPR among them: "
                   + ", ".join(f"{L} {f:.2%}" for L, f in fprs.items()))
         print(f"\n{'dict':>6} {'rate':>5} {'length':>6} {'docs':>5} {'words':>6} {'estR':>5} "
-              f"{'recall':>7} {'prec':>6} {'AUROC':>6}")
+              f"{'recall':>7} {'prec':>6} {'AUROC':>6} {'r@1%FP':>6}")
         for name in args.dicts:
             for rate in args.rates:
                 for L in args.lengths:
@@ -305,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                     prec = f"{m['precision']:6.3f}" if m["precision"] is not None else "     -"
                     print(f"{name:>6} {rate:5.2f} {L:>6} {m['docs']:5d} {m['mean_words']:6d} "
                           f"{m['mean_rate_estimate']:5.3f} {m['recall']:7.3f} {prec} "
-                          f"{m['auroc']:6.3f}")
+                          f"{m['auroc']:6.3f} {m['recall_at_1pct_fpr']:6.3f}")
 
     # Screening: what it dismisses, whether it changes any verdict, and speed.
     n_words = sum(w for *_, w in rows)
