@@ -39,6 +39,25 @@ def test_cache_round_trip_and_corrupt_cache(tmp_path, monkeypatch):
     assert tables(third) == tables(parsed)
 
 
+def test_cache_keeps_the_newest_two(tmp_path, monkeypatch):
+    # An upgrade brings a new data file and so a new cache; the old ones go.
+    import os
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("UNSPIN_NO_CACHE", raising=False)
+    folder = tmp_path / "unspin"
+    folder.mkdir()
+    for age, name in enumerate(["lexicon-a-py311.marshal", "lexicon-b-py311.marshal",
+                                "lexicon-c-py312.marshal"]):
+        (folder / name).write_bytes(b"old")
+        os.utime(folder / name, (1000 + age, 1000 + age))
+    (folder / "unrelated.txt").write_text("keep me")
+    Lexicon()._load_thesaurus(DATA)
+    path = _cache_path(DATA.read_bytes())
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [path.name, "lexicon-c-py312.marshal", "unrelated.txt"])
+
+
 def test_section_and_line_parsers_agree():
     import gzip
 

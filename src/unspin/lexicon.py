@@ -358,6 +358,9 @@ def _cache_path(packed: bytes) -> Path | None:
     return Path(base) / "unspin" / f"lexicon-{tag}-py{py}.marshal"
 
 
+CACHES_KEPT = 2  # parsed thesauri kept in the cache folder (~34 MB each)
+
+
 def _write_cache(path: Path, data: bytes) -> None:
     # Written to a temporary name and renamed, so a reader never sees half a file.
     try:
@@ -366,7 +369,17 @@ def _write_cache(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError:
-        pass  # a read-only home only costs start-up time
+        return  # a read-only home only costs start-up time
+    # Each new data file (an upgrade) writes a new cache; without pruning the
+    # old ones would pile up. Two are kept, so two installed versions sharing
+    # a home do not evict each other on every run.
+    try:
+        old = sorted((p for p in path.parent.glob("lexicon-*.marshal") if p != path),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in old[CACHES_KEPT - 1:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _read_tsv(f) -> list[tuple[str, str, float]]:
