@@ -646,3 +646,22 @@ def test_long_texts_have_their_own_trained_model(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(json.dumps(p.to_json()), encoding="utf-8")
     assert DetectParams.load(path) == p
+
+
+def test_model_digest_covers_restores_weights_tables_and_thesaurus(tmp_path, monkeypatch):
+    # Detect's weights were fitted on restore's evidence; any of these files
+    # changing (the fourteenth session rebuilt the thesaurus) makes them stale.
+    import importlib
+    from importlib import resources
+
+    detect = importlib.import_module("unspin.detect")  # unspin.detect is also the function
+    data = resources.files("unspin") / "data"
+    base = detect.model_digest()
+    for name in ("model.json", "habits.tsv", "lexicon.tsv.gz"):
+        root = tmp_path / name
+        (root / "data").mkdir(parents=True)
+        for f in ("model.json", "phrases.tsv", "habits.tsv", "names.tsv", "lexicon.tsv.gz"):
+            blob = (data / f).read_bytes()
+            (root / "data" / f).write_bytes(blob + b"\n" if f == name else blob)
+        monkeypatch.setattr(detect.resources, "files", lambda _pkg, root=root: root)
+        assert detect.model_digest() != base, name
