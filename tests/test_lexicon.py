@@ -156,8 +156,8 @@ def test_tortured_phrases_no_clean_text_writes_have_table_rows():
 
 @pytest.mark.parametrize("observed, sibling", [
     ("guilder", "dollar"), ("franc", "pound"), ("billion", "million"),
-    ("trillion", "billion"), ("penny", "cent"), ("east", "west"), ("march", "may"),
-    ("tuesday", "monday"), ("metre", "foot"), ("ounce", "pound"),
+    ("trillion", "billion"), ("thousand", "million"), ("penny", "cent"), ("east", "west"),
+    ("metre", "foot"), ("ounce", "pound"), ("gram", "pound"),
 ])
 def test_closed_class_siblings_are_not_linked(observed, sibling):
     # Moby lists co-hyponyms as synonyms; offered as an original, the more
