@@ -232,3 +232,34 @@ def test_progress_reports_words_analysed_from_zero_to_all():
     assert n > 2000 and {total for _, total in calls} == {n}
     # A tick every thousand words from the first, and one at the end.
     assert [d for d, _ in calls] == [*range(0, n, 1000), n]
+
+
+def test_long_texts_are_restored_block_by_block(monkeypatch):
+    # The analysis of a long text is held block by block (memory); the result
+    # is each block's restoration, in place.
+    import importlib
+
+    from unspin.render import splice
+
+    restore_module = importlib.import_module("unspin.restore")  # not the function
+
+    base = default_restorer()
+    text = "\n\n".join(
+        f"Report {k}: the officer instructed reporters that the bridge on route {k} "
+        "would open this 12 months, and certainly one of the troopers agreed."
+        for k in range(8))
+    monkeypatch.setattr(restore_module, "BLOCK_CHARS", 400)
+    cuts = restore_module.blocks(text, 400)
+    assert len(cuts) > 2 and all(text[b - 2 : b] == "\n\n" for _, b in cuts[:-1])
+    r = Restorer(lexicon=base.lex, lm=base.lm, params=base.p)
+    calls: list[tuple[int, int]] = []
+    r.progress = lambda done, n: calls.append((done, n))
+    got = r.restore(text)
+    expected = [replace(c, start=c.start + a, end=c.end + a)
+                for a, b in cuts for c in base.restore(text[a:b]).changes]
+    assert got.changes == expected and len(expected) >= 3 * len(cuts)
+    assert got.text == splice(text, expected) and got.spans == []
+    assert got.n_words == base.document(text).n_words
+    n = len(base.document(text).words)
+    assert calls[0] == (0, n) and calls[-1] == (n, n)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)

@@ -51,3 +51,33 @@ def test_huge_input_is_refused():
 def test_binary_input_is_refused():
     with pytest.raises(InputError, match="binary"):
         unspin.restore("\x00\x01\x02\x03\x04 some text \x05\x06")
+
+
+@pytest.mark.parametrize("space", ["\t", "\v", "\f", "\r\n"])
+def test_whitespace_controls_are_text(space):
+    # \v is the manual line break of text saved from a word processor.
+    text = f"The officer instructed reporters{space}that the bridge would open."
+    assert check_text(text) == text
+    assert unspin.restore(text).text == text.replace("instructed", "told")
+
+
+def test_words_of_addresses_handles_and_code_are_marked():
+    from unspin.text import Document
+
+    doc = Document.from_text("See www.x.org/individuals. Mail a.b@stated.com, #troopers, "
+                             "@officers or `people.stated()` (AT&T#1); individuals stated.")
+    assert [t.text for t in doc.words if t.in_ref] == [
+        "www", "x", "org", "individuals", "a", "b", "stated", "com", "troopers",
+        "officers", "people", "stated"]
+
+
+def test_api_type_errors_say_what_to_pass():
+    with pytest.raises(TypeError, match="decode it first"):
+        unspin.restore(b"The officer instructed reporters.")
+    with pytest.raises(TypeError, match="not NoneType"):
+        unspin.detect(None)
+    for bad in (2, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="from 0 to 1"):
+            unspin.restore("The officer instructed reporters.", bad)
+    with pytest.raises(TypeError, match="from 0 to 1"):
+        unspin.restore("The officer instructed reporters.", "0.5")

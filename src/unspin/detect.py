@@ -68,9 +68,11 @@ from .text import (
     Document,
     check_text,
     find_spintax,
-    match_case,
     meta_end,
     quote_after,
+    require_probability,
+    require_str,
+    restored_case,
 )
 
 # The detect model's inputs, in weight order (see measure()).
@@ -378,6 +380,7 @@ class Detector:
         self.r = restorer or default_restorer()
         self.p = params or DetectParams.load()
         if threshold is not None:  # the user's threshold holds at every length
+            threshold = require_probability(threshold, "threshold")
             long = None if self.p.long is None else replace(self.p.long, threshold=threshold)
             self.p = replace(self.p, threshold=threshold, long=long)
         # Listed phrases: the user tables (source "u") given with --lexicon.
@@ -588,6 +591,7 @@ class Detector:
         return share
 
     def detect(self, text: str, screen: bool = False) -> Detection:
+        require_str(text)
         if screen:
             share = self.screen(text)
             if share is not None:
@@ -675,11 +679,12 @@ class Detector:
             p = self.probability(ev.signals)
         if ev.scan is not None and p >= FINDING_POSTERIOR:
             used = [(f.start, f.end) for f in out]
+            refs = {t.start for t in doc.words if t.in_ref}  # "www.x.org/individuals"
             offsets = _content_offsets(doc.text, doc.body_start)
             for (a, b), g, q, u in zip(offsets, ev.scan.gains, ev.scan.quoted,
                                        ev.scan.unigrams, strict=True):
                 cut = UNLIKELY_GAIN_COMMON if u >= COMMON_LOGPROB else UNLIKELY_GAIN
-                if (g < cut and not q
+                if (g < cut and not q and a not in refs
                         and not any(a < e and x < b for x, e in used)):
                     out.append(Finding(a, b, doc.text[a:b], "unlikely_word",
                                        round(p * UNLIKELY_PRECISION, 4), None))
@@ -827,7 +832,7 @@ def _free(taken: set[int], s: Span) -> bool:
 
 def _cased(doc: Document, i: int, words: str) -> str:
     t = doc.words[i]
-    return match_case(t.text, words, t.sentence_start)
+    return restored_case(t, t.text, words)
 
 
 def _suggest(doc: Document, s: Span) -> str | None:

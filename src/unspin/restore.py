@@ -49,7 +49,8 @@ from .text import (
     english_share,
     find_spintax,
     latin_script,
-    match_case,
+    require_probability,
+    restored_case,
 )
 
 DEFAULT_CONFIDENCE = 0.5
@@ -280,14 +281,56 @@ class Restorer:
 
     # -- public -------------------------------------------------------------
     def restore(self, text: str, confidence: float | None = None) -> Restoration:
+        if confidence is not None:
+            confidence = require_probability(confidence, "confidence")
         doc = self.document(text)
+        if len(text) > BLOCK_CHARS:
+            return self._restore_blocks(text, doc, confidence)
         spans = self.analyse(doc)
         return self.restoration(doc, spans, self.estimate_rate(spans), confidence)
+
+    def _restore_blocks(self, text: str, whole: Document,
+                        confidence: float | None) -> Restoration:
+        """A long text (a book, a crawl dump), restored block by block.
+
+        The analysis holds every candidate of every word, about 600 bytes per
+        character of input, so a 5 MB text would need 3 GB at once. Blocks
+        of about BLOCK_CHARS end at paragraph breaks where there are any;
+        each gets its own spin-rate estimate and decoding, and the result
+        keeps no spans. Texts under BLOCK_CHARS (~17k words, far longer than
+        an article) are never split. ``whole`` is the validated document.
+        """
+        threshold = self.p.threshold if confidence is None else confidence
+        changes: list[Change] = []
+        candidates, rated, done, total = 0, 0.0, 0, len(whole.words)
+        outer = self.progress
+        try:
+            for start, end in blocks(text, BLOCK_CHARS):
+                doc = Document.from_text(text[start:end])
+                if outer is not None:  # one count over the whole text
+                    self.progress = lambda i, _n, d=done: outer(d + i, total)
+                spans = self.analyse(doc)
+                rate = self.estimate_rate(spans)
+                changes += [replace(c, start=c.start + start, end=c.end + start)
+                            for c in self.changes(doc, spans, rate, threshold)]
+                candidates += len(spans)
+                rated += rate * len(spans)
+                done += len(doc.words)
+        finally:
+            self.progress = outer
+        return Restoration(
+            text=splice(text, changes),
+            changes=changes,
+            spin_rate=rated / candidates if candidates else 0.0,
+            n_words=whole.n_words,
+            candidates=candidates,
+        )
 
     def restoration(self, doc: Document, spans: list[Span], rate: float,
                     confidence: float | None = None) -> Restoration:
         """:meth:`restore` for a document already analysed (detect's evidence holds one)."""
-        threshold = self.p.threshold if confidence is None else confidence
+        threshold = (self.p.threshold if confidence is None
+                     else require_probability(confidence, "confidence"))
         changes = self.changes(doc, spans, rate, threshold)
         return Restoration(
             text=splice(doc.text, changes),
@@ -353,7 +396,7 @@ class Restorer:
         toks = doc.words[i:j]
         first = toks[0]
         if j - i == 1:
-            if first.kind != "word":
+            if first.kind != "word" or first.in_ref:
                 return None
             w = doc.norms[i]
             if w in STOPWORDS or len(w) < 3:
@@ -372,6 +415,8 @@ class Restorer:
             for a, b in zip(toks, toks[1:], strict=False):
                 if doc.text[a.end : b.start] != " ":
                     return None
+            if any(t.in_ref for t in toks):
+                return None
             norms = tuple(doc.norms[i:j])
             # Most phrases have no candidate: that is one cached lookup, so
             # it is asked first (a name's candidates are a subset of these).
@@ -699,10 +744,12 @@ class Restorer:
             return chosen, set()
         cur = _lm_words(doc)
         kept: list[Span] = []
+        covered: set[int] = set()  # word indices of the kept spans
         dropped: set[tuple[int, int]] = set()
         for s in sorted(chosen, key=lambda s: -s.confidence):
-            crowded = any(k.j > s.i - 3 and k.i < s.j + 3 for k in kept)
-            if crowded:
+            # A kept span within 3 words of this one (a set, not a scan of
+            # ``kept``: long inputs have thousands of changes).
+            if any(k in covered for k in range(s.i - 3, s.j + 3)):
                 again = self._span(doc, cur, s.i, s.j)
                 if again is not None:
                     score_spans([again], prior)
@@ -711,6 +758,7 @@ class Restorer:
                     dropped.add((s.i, s.j))
                     continue
             kept.append(s)
+            covered.update(range(s.i, s.j))
             _put(cur, s)
         return kept, dropped
 
@@ -950,7 +998,7 @@ def _change(doc: Document, s: Span) -> Change | None:
     spun = doc.text[first.start : last.end]
     # Casing follows the first word with letters: "12 MONTHS" -> "YEAR".
     template = next((t.text for t in toks if t.kind == "word"), first.text)
-    restored = match_case(template, " ".join(s.best.words), first.sentence_start)
+    restored = restored_case(first, template, " ".join(s.best.words))
     if len(s.best.words) > 1 and not template.isupper():
         capitals = [t.text[:1].isupper() for t in toks if t.kind == "word"]
         if len(capitals) > 1 and all(capitals):
@@ -973,8 +1021,10 @@ def _change(doc: Document, s: Span) -> Change | None:
 
 # -- helpers over the LM view of a document ---------------------------------
 def _lm_words(doc: Document) -> list[tuple[str, ...]]:
-    """The LM's words for each word token; numbers become () and cut history."""
-    return [(w,) if t.kind == "word" else () for t, w in zip(doc.words, doc.norms, strict=True)]
+    """The LM's words for each word token; numbers and the words of addresses,
+    handles and code become () and cut history (see _left, _right)."""
+    return [(w,) if t.kind == "word" and not t.in_ref else ()
+            for t, w in zip(doc.words, doc.norms, strict=True)]
 
 
 def _observed(doc: Document, s: Span) -> tuple[str, ...]:
@@ -996,7 +1046,7 @@ def _left(doc: Document, cur, i: int) -> list[str | None]:
             break
         k -= 1
         ws = cur[k]
-        if doc.words[k].kind == "num":
+        if doc.words[k].kind == "num" or doc.words[k].in_ref:
             out.append(None)
             break
         out.extend(reversed(ws))
@@ -1007,7 +1057,7 @@ def _right(doc: Document, cur, j: int) -> list[str | None]:
     out: list[str | None] = []
     k = j
     while len(out) < 2 and k < len(doc.words):
-        if doc.words[k].sentence_start or doc.words[k].kind == "num":
+        if doc.words[k].sentence_start or doc.words[k].kind == "num" or doc.words[k].in_ref:
             break
         out.extend(cur[k])
         k += 1
@@ -1043,6 +1093,38 @@ def _word_before(doc: Document, i: int) -> str | None:
 def _article_before(doc: Document, i: int) -> str | None:
     n = _word_before(doc, i)
     return n if n in ("a", "an") else None
+
+
+BLOCK_CHARS = 100_000  # longer texts are restored block by block (Restorer._restore_blocks)
+
+
+def blocks(text: str, size: int) -> list[tuple[int, int]]:
+    """(start, end) of consecutive blocks of ``text`` of about ``size``
+    characters, each ending after a paragraph break, else a line break, else
+    a sentence end, else a space (a block is cut mid-word only when there is
+    none of them).
+
+    >>> text = "one two.\\n\\nthree four. five\\nsix seven eight"
+    >>> [text[a:b] for a, b in blocks(text, 12)]
+    ['one two.\\n\\n', 'three four. ', 'five\\n', 'six seven ', 'eight']
+    >>> blocks("short", 12)
+    [(0, 5)]
+    """
+    out = []
+    start = 0
+    while len(text) - start > size:
+        window = text[start : start + size]
+        for sep in ("\n\n", "\n", ". ", " "):
+            cut = window.rfind(sep)
+            if cut > 0:
+                end = start + cut + len(sep)
+                break
+        else:
+            end = start + size
+        out.append((start, end))
+        start = end
+    out.append((start, len(text)))
+    return out
 
 
 _DEFAULT: Restorer | None = None

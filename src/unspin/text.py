@@ -29,6 +29,16 @@ _TOKEN_RE = re.compile(
     r"|(?P<punct>[^\w\s]|_)",
     re.UNICODE,
 )
+# Web and e-mail addresses, @handles, #hashtags and `code`: their words are
+# identifiers, not prose, so nothing in them is restored (Token.in_ref). A
+# web address ends before trailing punctuation ("see www.x.org/a.").
+_REF_RE = re.compile(
+    r"(?:https?://|www\.)[^\s<>\"“”]*[^\s<>\"“”.,;:!?)\]'’]"
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|(?<![\w&])[#@][^\W\d_]\w*"
+    r"|`[^`\s]+`",
+    re.UNICODE,
+)
 # A crawl line such as "date 2022-05-22" before the article is metadata.
 _META_RE = re.compile(r"\A\ufeff?\s*date \d{4}-\d{2}-\d{2}(?:[ \t]*\n| )")
 
@@ -78,6 +88,7 @@ class Token:
     kind: str  # word | num | space | punct
     in_quote: bool = False
     sentence_start: bool = False
+    in_ref: bool = False  # inside a web or e-mail address, handle, hashtag or `code`
 
     @property
     def norm(self) -> str:
@@ -98,9 +109,15 @@ class Document:
         tokens: list[Token] = []
         in_quote = False
         sentence_start = True
+        refs = [m.span() for m in _REF_RE.finditer(text, body_start)]
+        r = 0  # the first reference that does not end before the token
         for m in _TOKEN_RE.finditer(text, body_start):
             kind = m.lastgroup or "punct"
             tok = Token(m.start(), m.end(), m.group(), kind)
+            while r < len(refs) and refs[r][1] <= tok.start:
+                r += 1
+            if r < len(refs) and refs[r][0] <= tok.start:
+                tok.in_ref = True
             s = tok.text
             if kind == "space":
                 if "\n" in s:
@@ -137,8 +154,9 @@ class Document:
         return self.text[self.words[i].end : self.words[i + 1].start]
 
 
-# Unicode category Cc except the whitespace controls \t \n \f \r.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+# Unicode category Cc except the whitespace controls \t \n \v \f \r (\v is
+# the manual line break of text saved from word processors).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 # Spintax a spinner failed to expand: "{the electrical|the electric}", a
@@ -169,8 +187,39 @@ def has_surrogates(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
+def require_str(text: object) -> str:
+    """``text`` if it is a str; a TypeError that says what to do otherwise.
+
+    >>> require_str(b"bytes")
+    Traceback (most recent call last):
+    TypeError: unspin needs text (str), not bytes: decode it first, e.g. data.decode("utf-8")
+    """
+    if isinstance(text, str):
+        return text
+    hint = (': decode it first, e.g. data.decode("utf-8")'
+            if isinstance(text, (bytes, bytearray)) else "")
+    raise TypeError(f"unspin needs text (str), not {type(text).__name__}{hint}")
+
+
+def require_probability(x: object, name: str) -> float:
+    """``x`` as a float if it is a number in [0, 1]; TypeError or ValueError if not.
+
+    >>> require_probability(1, "confidence")
+    1.0
+    >>> require_probability(float("nan"), "confidence")
+    Traceback (most recent call last):
+    ValueError: confidence must be a number from 0 to 1, not nan
+    """
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"{name} must be a number from 0 to 1, not {type(x).__name__}")
+    if not 0.0 <= x <= 1.0:  # also false for nan
+        raise ValueError(f"{name} must be a number from 0 to 1, not {x!r}")
+    return float(x)
+
+
 def check_text(text: str, max_chars: int = 5_000_000) -> str:
-    """Validate that ``text`` is prose unspin can work on; raise InputError if not.
+    """Validate that ``text`` is prose unspin can work on; raise InputError if not
+    (TypeError if it is not a str at all).
 
     >>> check_text("A short sentence.")
     'A short sentence.'
@@ -178,6 +227,7 @@ def check_text(text: str, max_chars: int = 5_000_000) -> str:
     Traceback (most recent call last):
     unspin.text.InputError: input looks binary (control characters), not text
     """
+    require_str(text)
     if len(text) > max_chars:
         raise InputError(f"input is too large ({len(text):,} characters; limit {max_chars:,})")
     sample = text[:100_000]
@@ -255,6 +305,26 @@ def english_share(doc: Document, known) -> float:
     if not words:
         return 0.0
     return sum(1 for w in words if known(w)) / len(words)
+
+
+def restored_case(first: Token, template: str, words: str) -> str:
+    """``words`` cased for a span that starts with token ``first`` and whose
+    first word is ``template``.
+
+    A restored word keeps the case its spun word has, so "in the U.S. stated"
+    gives "said", not "Said": a lowercase word after an abbreviation is no
+    sentence start, whatever the full stop suggests. A span that starts with
+    a number at a sentence start ("12 months later, ...") has no cased word
+    to follow and takes the capital ("Year later").
+
+    >>> doc = Document.from_text("Officials in the U.S. stated it. 12 months on.")
+    >>> stated, twelve = doc.words[4], doc.words[7]
+    >>> stated.sentence_start, restored_case(stated, "stated", "said")
+    (True, 'said')
+    >>> restored_case(twelve, "months", "year")
+    'Year'
+    """
+    return match_case(template, words, first.sentence_start and first.kind != "word")
 
 
 def match_case(template: str, word: str, sentence_start: bool = False) -> str:
