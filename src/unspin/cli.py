@@ -98,9 +98,10 @@ def cmd_restore(args) -> int:
     else:
         out.write(result.text)
     if args.verbose:
+        # The rate is a share of the spans restore had candidates for, not of words.
         print(
-            f"unspin: {len(result.changes)} changes, estimated spin rate "
-            f"{result.spin_rate:.0%} of {result.candidates} candidate spans",
+            f"unspin: {len(result.changes)} changes in {result.n_words} words; an estimated "
+            f"{result.spin_rate:.0%} of the {result.candidates} spans with candidates are spun",
             file=sys.stderr,
         )
     return EXIT_OK
