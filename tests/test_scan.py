@@ -580,3 +580,23 @@ def test_main_in_process_passes_sigterm_on_and_leaves_an_ignored_one_ignored(
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_a_malformed_warc_record_does_not_lose_the_records_after_it(tmp_path, texts, gz):
+    path = tmp_path / ("a.warc.gz" if gz else "a.warc")
+    _warc(path, [(f"http://w/{k}", _html(texts[k % len(texts)])) for k in range(4)], gz=gz)
+    data = path.read_bytes()
+    magic = b"\x1f\x8b\x08" if gz else b"WARC/1."
+    starts = [k for k in range(len(data)) if data.startswith(magic, k)]
+    assert len(starts) == 4
+    # Record 2 becomes junk: a whole gzip member of it, or a garbage first line.
+    junk = (gzip.compress(b"not a WARC record at all\r\n\r\n") if gz
+            else b"GARBAGE\r\n" + data[starts[1] + 10 : starts[2]])
+    path.write_bytes(data[: starts[1]] + junk + data[starts[2]:])
+    rows = list(scan.read_warc(str(path)))
+    assert [r["id"] for r in rows if not r["error"]] == ["http://w/0", "http://w/2", "http://w/3"]
+    assert [r["record"] for r in rows] == [1, 2, 3, 4]
+    bad = rows[1]["error"]
+    assert "malformed WARC record after record 1" in bad and "reading on" in bad
+    assert "\n" not in bad and "\r" not in bad

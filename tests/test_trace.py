@@ -607,3 +607,20 @@ def test_cli_learn_out_dash_is_standard_output(tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stdout.decode().startswith("spun\toriginal\tprob")
     assert not (tmp_path / "-").exists() and not os.path.exists("-")
+
+
+def test_cli_an_index_damaged_inside_is_a_one_line_error(tmp_path):
+    # The header and schema read fine, so the file opens; a data page is
+    # scribbled over, which only a query finds.
+    db = tmp_path / "idx.db"
+    with Index(db) as idx:
+        idx.add([(k, TEXTS[k]) for k in INDEXED])
+    data = bytearray(db.read_bytes())
+    assert len(data) > 5 * 8192
+    data[3 * 8192 : 5 * 8192] = b"\xff" * (2 * 8192)
+    db.write_bytes(bytes(data))
+    spun = tmp_path / "spun.txt"
+    spun.write_text(TEXTS[INDEXED[0]], encoding="utf-8")
+    p = run("trace", str(spun), "--index", str(db))
+    err = p.stderr.decode()
+    assert p.returncode == 1 and "damaged" in err and len(err.strip().splitlines()) == 1, err

@@ -250,3 +250,15 @@ def test_cli_serve_parser() -> None:
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port, args.index) == ("127.0.0.1", 8000, None)
     assert args.func.__name__ == "cmd_serve"
+
+
+def test_a_damaged_index_is_a_one_line_503(index_file: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.db"
+    data = bytearray(index_file.read_bytes())
+    assert len(data) > 5 * 8192
+    data[3 * 8192 : 5 * 8192] = b"\xff" * (2 * 8192)  # data pages; the schema reads fine
+    damaged.write_bytes(bytes(data))
+    with TestClient(create_app(damaged)) as c:
+        r = c.post("/api/trace", json={"text": SPUN})
+    assert r.status_code == 503
+    assert "damaged" in r.json()["error"] and "\n" not in r.json()["error"]

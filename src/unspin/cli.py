@@ -13,6 +13,7 @@ import contextlib
 import io
 import json
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Sequence
@@ -618,6 +619,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             previous = None
             signal.raise_signal(signal.SIGTERM)  # ends the process, or runs a host's handler
         return 128 + signal.SIGTERM
+    except sqlite3.DatabaseError as e:  # an index damaged after it was opened
+        print(f"unspin: error: the index is damaged or unreadable ({e})", file=sys.stderr)
+        return EXIT_INPUT
     except BrokenPipeError:  # the reader went away (| head): not an error
         _silence_stdout()
         return EXIT_OK

@@ -419,60 +419,48 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
     end = size = 0
     last = None  # the last record read, scanned or skipped
     cut_reported = False
+    bad_breaks = 0
     try:
         if not _starts_as_warc(path):
             yield _error(path, 1, "not a WARC file (it does not start with a WARC/1.x header)")
             return
+        gz = _is_gzip(path)  # by content, not name: a ".warc" may hold gzip, so may ".WARC.GZ"
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            records = Quiet(f)
-            for rec in records:
-                last = rec
-                if rec.rec_type not in ("response", "conversion", "resource"):
-                    continue
-                headers = rec.rec_headers
-                url = headers.get_header("WARC-Target-URI")
-                date = (headers.get_header("WARC-Date") or "")[:10] or None
-                rid = headers.get_header("WARC-Record-ID") or None
-                ctype = ""
-                if rec.http_headers is not None:
-                    if rec.rec_type == "response" and rec.http_headers.get_statuscode() != "200":
-                        continue
-                    ctype = rec.http_headers.get_header("Content-Type") or ""
-                else:
-                    ctype = headers.get_header("Content-Type") or ""
-                is_html = "html" in ctype.lower()
-                if rec.rec_type == "response" and not is_html:
-                    continue
-                n += 1
-                meta = {"id": url or rid, "url": url, "date": date}
-                length = int(headers.get_header("Content-Length") or 0)
-                if length > max_bytes:
-                    yield _error(path, n, f"document is larger than {max_bytes} bytes", **meta)
-                    continue
+            at: int | None = 0
+            while at is not None:  # once, plus once per malformed record skipped
+                f.seek(at)
+                records = Quiet(f)
                 try:
-                    data = rec.content_stream().read(max_bytes + 1)
-                    if len(data) > max_bytes:
-                        raise InputError(f"document is larger than {max_bytes} bytes")
-                    if _cut(rec):
-                        cut_reported = True
-                        raise InputError("truncated WARC: the record ends before its "
-                                         "Content-Length")
-                    if is_html:
-                        yield _doc(path, n, html_to_text(_decode_html(data, ctype)), **meta)
-                    else:
-                        yield _doc(path, n, _decode(data), **meta)
-                except (InputError, ValueError, OSError, EOFError, zlib.error) as e:
-                    yield _error(path, n, str(e), **meta)
-            end, bad_breaks = records.offset, records.err_count
+                    for rec in records:
+                        last = rec
+                        row = _warc_row(path, rec, n + 1, max_bytes)
+                        if row is None:
+                            continue
+                        n += 1
+                        if "truncated WARC" in (row["error"] or ""):
+                            cut_reported = True
+                        yield row
+                    at = None
+                except Exception as e:  # noqa: BLE001 - warcio raises several types here
+                    # Good records after a broken one must not be lost: go on
+                    # from the next place a record can start.
+                    at = _next_record(path, records.offset + 1, gz)
+                    n += 1
+                    rest = ("; reading on from the next record" if at is not None
+                            else "; no record follows it")
+                    cut_reported = cut_reported or at is None  # then the rest is this row
+                    yield _error(path, n, f"malformed WARC record after record {n - 1} "
+                                 f"({type(e).__name__}: {_one_line(str(e))}){rest}")
+                    last = None
+                bad_breaks += records.err_count
+            end = records.offset
             # Iterating read the last record to its end: a cut anywhere in it,
             # even in one the filters above skipped, leaves bytes promised.
             cut_last = last is not None and not cut_reported and _cut(last)
-    except Exception as e:  # noqa: BLE001 - warcio raises several types on a broken archive
-        yield _error(path, n + 1, f"malformed WARC record after record {n} "
-                     f"({type(e).__name__}: {e})")
+    except OSError as e:
+        yield _error(path, n + 1, f"unreadable WARC after record {n} ({_one_line(str(e))})")
         return
-    gz = _is_gzip(path)  # by content, not name: a ".warc" may hold gzip, so does ".WARC.GZ"
     if bad_breaks:
         yield _error(path, n + 1, f"malformed WARC: {bad_breaks} record(s) not followed by a "
                      "blank line (a Content-Length may be wrong)")
@@ -498,6 +486,70 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
           and not _ends_with_blank_line(path)):
         yield _error(path, n + 1, f"truncated WARC: the archive ends inside a record after "
                      f"record {n}")
+
+
+def _warc_row(path: str, rec: Any, n: int, max_bytes: int) -> Record | None:
+    """Record ``n`` of a WARC for one HTML response or conversion record, an
+    error row if it cannot be read, or None for the records scan skips."""
+    if rec.rec_type not in ("response", "conversion", "resource"):
+        return None
+    headers = rec.rec_headers
+    url = headers.get_header("WARC-Target-URI")
+    date = (headers.get_header("WARC-Date") or "")[:10] or None
+    rid = headers.get_header("WARC-Record-ID") or None
+    ctype = ""
+    if rec.http_headers is not None:
+        if rec.rec_type == "response" and rec.http_headers.get_statuscode() != "200":
+            return None
+        ctype = rec.http_headers.get_header("Content-Type") or ""
+    else:
+        ctype = headers.get_header("Content-Type") or ""
+    is_html = "html" in ctype.lower()
+    if rec.rec_type == "response" and not is_html:
+        return None
+    meta = {"id": url or rid, "url": url, "date": date}
+    length = int(headers.get_header("Content-Length") or 0)
+    if length > max_bytes:
+        return _error(path, n, f"document is larger than {max_bytes} bytes", **meta)
+    try:
+        data = rec.content_stream().read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise InputError(f"document is larger than {max_bytes} bytes")
+        if _cut(rec):
+            raise InputError("truncated WARC: the record ends before its Content-Length")
+        if is_html:
+            return _doc(path, n, html_to_text(_decode_html(data, ctype)), **meta)
+        return _doc(path, n, _decode(data), **meta)
+    except (InputError, ValueError, OSError, EOFError, zlib.error) as e:
+        return _error(path, n, str(e), **meta)
+
+
+def _next_record(path: str, after: int, gz: bool) -> int | None:
+    """Where the next WARC record may start at or after byte ``after``: a gzip
+    member header in a compressed WARC, a WARC/1.x line in a plain one."""
+    magic = b"\x1f\x8b\x08" if gz else b"\nWARC/1."
+    with open(path, "rb") as f:
+        f.seek(after)
+        base, carry = after, b""
+        while chunk := f.read(1 << 20):
+            data = carry + chunk
+            i = data.find(magic)
+            if i >= 0:
+                return base - len(carry) + i + (0 if gz else 1)
+            carry = data[-(len(magic) - 1):]
+            base += len(chunk)
+    return None
+
+
+def _one_line(message: str, limit: int = 200) -> str:
+    r"""``message`` as one printable line (a broken record's bytes can be anything).
+
+    >>> _one_line("bad line: WARC/9\r\nx\x00")
+    'bad line: WARC/9 x\\x00'
+    """
+    flat = " ".join(message.split())
+    out = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in flat)
+    return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
 def _starts_as_warc(path: str) -> bool:

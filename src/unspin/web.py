@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -249,6 +250,12 @@ def create_app(
                                 status_code=422)
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(sqlite3.DatabaseError)
+    async def _damaged_index(request: Request, exc: sqlite3.DatabaseError) -> JSONResponse:
+        log.error("index error on %s: %s", request.url.path, exc)
+        return JSONResponse({"error": f"the index is damaged or unreadable ({exc})"},
+                            status_code=503)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
