@@ -600,3 +600,17 @@ def test_a_malformed_warc_record_does_not_lose_the_records_after_it(tmp_path, te
     bad = rows[1]["error"]
     assert "malformed WARC record after record 1" in bad and "reading on" in bad
     assert "\n" not in bad and "\r" not in bad
+
+
+def test_progress_in_a_log_is_one_line_per_update(capsys):
+    # --progress with stderr redirected: no carriage returns in the log.
+    p = scan.Progress(True)
+    assert not p.tty  # pytest captures stderr
+    p.last -= 60  # as if the last update were a minute ago
+    p.count(5)
+    p.count(5)  # within the interval: no line
+    p.close()
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert "\r" not in err and len(lines) == 2
+    assert lines[0].startswith("scan: 5 docs") and lines[1].startswith("scan: 10 docs")

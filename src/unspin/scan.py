@@ -749,6 +749,10 @@ class Progress:
         self.on, self.label, self.unit, self.n, self.errors = on, label, unit, 0, 0
         self.rows = False  # counting output rows, which carry their errors
         self.t0 = self.last = time.monotonic()
+        # On a terminal one line is redrawn; in a log (--progress with stderr
+        # redirected) each update is a line of its own, every 10 s.
+        self.tty = sys.stderr.isatty()
+        self.every = 0.5 if self.tty else 10.0
 
     def __call__(self, row: Row) -> None:
         self.rows = True
@@ -758,20 +762,24 @@ class Progress:
         self.n += n
         self.errors += errors
         now = time.monotonic()
-        if self.on and now - self.last >= 0.5:
+        if self.on and now - self.last >= self.every:
             self.last = now
             self._print(now)
 
     def _print(self, now: float) -> None:
         rate = self.n / max(now - self.t0, 1e-9)
         errors = f", {self.errors} errors" if self.rows else ""
-        print(f"\r{self.label}: {self.n:,} {self.unit}, {rate:,.1f} {self.unit}/s{errors}",
-              end="", file=sys.stderr, flush=True)
+        line = f"{self.label}: {self.n:,} {self.unit}, {rate:,.1f} {self.unit}/s{errors}"
+        if self.tty:
+            print(f"\r{line}", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.on and self.n:
             self._print(time.monotonic())
-            print(file=sys.stderr)
+            if self.tty:
+                print(file=sys.stderr)
 
 
 def _work(item: tuple[int, Record | None], **kw: Any) -> tuple[int, Row | None]:
