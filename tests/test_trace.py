@@ -624,3 +624,29 @@ def test_cli_an_index_damaged_inside_is_a_one_line_error(tmp_path):
     p = run("trace", str(spun), "--index", str(db))
     err = p.stderr.decode()
     assert p.returncode == 1 and "damaged" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_an_index_on_read_only_storage_can_be_searched_not_written(tmp_path):
+    # A read-only bind mount (needs root and unshare; skipped elsewhere).
+    import shutil
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = folder / "idx.db"
+    with Index(db) as idx:
+        idx.add([(k, TEXTS[k]) for k in INDEXED[:3]])
+    spun = tmp_path / "spun.txt"
+    spun.write_text(TEXTS[INDEXED[0]], encoding="utf-8")
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    cli = f"{sys.executable} -m unspin.cli"
+    script = (f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} {folder} "
+              f"|| exit 99; {cli} trace {spun} --index {db} --format json; echo \"rc=$?\"; "
+              f"{cli} index add {spun} --index {db}; echo \"rc=$?\"")
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, timeout=120)
+    if p.returncode == 99 or b"rc=" not in p.stdout:
+        pytest.skip("cannot make a read-only mount here")
+    out, err = p.stdout.decode(), p.stderr.decode()
+    assert json.loads(out.split("rc=")[0])["matches"][0]["id"] == INDEXED[0]
+    assert out.count("rc=0") == 1 and "rc=1" in out
+    assert "read-only storage" in err and "Traceback" not in err

@@ -606,7 +606,9 @@ class SQLiteStorage:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = str(path)
-        if self.path != ":memory:" and os.path.exists(self.path):
+        self.read_only = False
+        exists = self.path != ":memory:" and os.path.exists(self.path)
+        if exists:
             _check_sqlite_header(self.path)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per batch.
@@ -614,23 +616,48 @@ class SQLiteStorage:
         except sqlite3.Error as e:  # no such folder, no permission
             raise InputError(f"{self.path} is not a usable unspin index ({e})") from None
         try:
-            # 8 KiB pages: 2-3 news texts (and ~5 partition rows) per page instead
-            # of one text and a third of the page empty. Only a new file takes it.
-            self.db.execute("PRAGMA page_size=8192")
-            if self.path != ":memory:":
-                self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoint, never torn
-            self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages
-            self.db.execute("PRAGMA temp_store=MEMORY")
-            if self._fresh():
-                self.db.executescript(_DDL)
-            else:
-                self._check_tables()
+            self._set_up()
+        except sqlite3.OperationalError as e:
+            # On a read-only mount WAL mode cannot make its shared-memory file,
+            # so even reading fails; an index there is opened as immutable.
+            # (Not for other errors: "database is locked" means a writer is busy.)
+            self.db.close()
+            read_only = "readonly" in str(e) or "unable to open" in str(e)
+            if not (exists and read_only and self._open_immutable()):
+                raise InputError(f"{self.path} is not a usable unspin index ({e})") from None
         except (sqlite3.DatabaseError, InputError) as e:
             self.db.close()  # a rejected file is not left open
             if isinstance(e, InputError):
                 raise
             raise InputError(f"{self.path} is not a usable unspin index ({e})") from None
+
+    def _open_immutable(self) -> bool:
+        """Reopen the file read-only, as a file nothing will change; False if that fails."""
+        from urllib.parse import quote
+
+        try:
+            self.db = sqlite3.connect(f"file:{quote(os.path.abspath(self.path))}?immutable=1",
+                                      uri=True, isolation_level=None)
+            self._check_tables()
+        except (sqlite3.Error, InputError):
+            self.db.close()
+            return False
+        self.read_only = True
+        return True
+
+    def _set_up(self) -> None:
+        # 8 KiB pages: 2-3 news texts (and ~5 partition rows) per page instead
+        # of one text and a third of the page empty. Only a new file takes it.
+        self.db.execute("PRAGMA page_size=8192")
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoint, never torn
+        self.db.execute("PRAGMA cache_size=-65536")  # 64 MiB of pages
+        self.db.execute("PRAGMA temp_store=MEMORY")
+        if self._fresh():
+            self.db.executescript(_DDL)
+        else:
+            self._check_tables()
 
     def _fresh(self) -> bool:
         n = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -807,6 +834,9 @@ class SQLiteStorage:
         }
 
     def transaction(self):
+        if self.read_only:
+            raise InputError(f"{self.path} is on read-only storage: it can be searched, "
+                             "not written")
         return _Transaction(self.db)
 
     def close(self) -> None:
