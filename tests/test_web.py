@@ -162,6 +162,8 @@ def test_oversized_chunked_body_413(client: TestClient) -> None:
         ({"text": 5}, "text"),
         ({"txt": SPUN}, "text: Field required"),
         ({"text": SPUN, "confidance": 0.5}, "confidance"),
+        ({"text": SPUN, "confidence": True}, "confidence"),  # not 1.0
+        ({"text": SPUN, "confidence": "0.5"}, "confidence"),
     ],
 )
 def test_validation_422(client: TestClient, payload: dict, expect: str) -> None:

@@ -53,7 +53,8 @@ PAGE_CSP = (
 
 class _Body(BaseModel):
     # Unknown fields are rejected so a typo ("confidance") is not silently ignored.
-    model_config = ConfigDict(extra="forbid")
+    # strict: true is not 1.0 and "0.5" is not 0.5 (a JSON number is required)
+    model_config = ConfigDict(extra="forbid", strict=True)
     text: str = Field(description="the text to analyse (UTF-8 prose)")
 
 
