@@ -614,3 +614,26 @@ def test_progress_in_a_log_is_one_line_per_update(capsys):
     lines = err.splitlines()
     assert "\r" not in err and len(lines) == 2
     assert lines[0].startswith("scan: 5 docs") and lines[1].startswith("scan: 10 docs")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_damaged_index_stops_the_scan_with_one_line(tmp_path, texts, capsys, jobs):
+    # Every record would fail the same way: that is the index's fault, not
+    # the records', so the scan stops instead of writing an error per row.
+    from unspin.cli import main
+    from unspin.index import Index, SourceDoc
+
+    db = tmp_path / "idx.db"
+    with Index(db) as idx:
+        idx.add([SourceDoc(f"s{k}", t) for k, t in enumerate(texts)])
+    data = bytearray(db.read_bytes())
+    assert len(data) > 5 * 8192
+    data[3 * 8192 : 5 * 8192] = b"\xff" * (2 * 8192)
+    db.write_bytes(bytes(data))
+    src = tmp_path / "in.jsonl"
+    src.write_text(_jsonl(texts[:2], "j"), encoding="utf-8")
+    assert main(["scan", str(src), "--index", str(db), "--out", str(tmp_path / "o.jsonl"),
+                 "--jobs", jobs]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["unspin: error: the index is damaged or unreadable "
+                   "(database disk image is malformed)"]

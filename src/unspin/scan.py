@@ -33,6 +33,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -164,6 +165,8 @@ def process_record(
             row["restored_text"] = det.r.restoration(ev.doc, ev.spans, ev.rate).text
     except InputError as e:
         row["error"] = str(e)
+    except sqlite3.DatabaseError:
+        raise  # a damaged index is no record's fault: it stops the scan (one line, exit 1)
     except Exception as e:  # noqa: BLE001 - one bad record must not stop a scan
         row["error"] = f"{type(e).__name__}: {e}"
     return row
