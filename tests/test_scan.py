@@ -637,3 +637,11 @@ def test_a_damaged_index_stops_the_scan_with_one_line(tmp_path, texts, capsys, j
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["unspin: error: the index is damaged or unreadable "
                    "(database disk image is malformed)"]
+
+
+def test_jsonl_metadata_that_is_not_a_string_is_kept_as_json_text(tmp_path, texts):
+    src = tmp_path / "m.jsonl"
+    src.write_text(json.dumps({"id": 7, "url": 5, "date": ["x"], "text": texts[0]}) + "\n",
+                   encoding="utf-8")
+    (row,) = scan.read_jsonl(str(src))
+    assert (row["id"], row["url"], row["date"], row["title"]) == ("7", "5", '["x"]', None)

@@ -394,8 +394,11 @@ def read_jsonl(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                 except (ValueError, InputError) as e:
                     yield _error(path, n, f"line {n}: invalid record ({e})")
                     continue
-                meta = {k: (None if rec.get(k) is None else str(rec.get(k)))
-                        for k in ("id", "url", "date", "title")}
+                # Output columns are strings: a number or list is kept as its
+                # JSON text (5 -> "5", ["x"] -> '["x"]'), not as a Python repr.
+                meta = {k: (None if v is None else v if isinstance(v, str)
+                            else json.dumps(v, ensure_ascii=False))
+                        for k in ("id", "url", "date", "title") for v in [rec.get(k)]}
                 # A "\udc00" escape in a field no output format can store:
                 # report the record rather than fail the writer, and the run.
                 bad = [k for k, v in meta.items() if v is not None and has_surrogates(v)]
