@@ -238,8 +238,9 @@ class DetectParams:
         return trained and self.restore_model != model_digest()
 
     def _constants(self) -> dict[str, float | None]:
-        """The SIGNAL_CONSTANTS these weights were fitted with (None: not recorded)."""
-        return {"ref_rarity": self.ref_rarity, "common_logprob": self.common_logprob}
+        """The SIGNAL_CONSTANTS these weights were fitted with (None: not recorded);
+        each is a field of the same name."""
+        return {name: getattr(self, name) for name in SIGNAL_CONSTANTS}
 
     @classmethod
     def _long(cls, d: dict | None) -> DetectParams | None:
