@@ -281,16 +281,20 @@ class Restorer:
 
     # -- public -------------------------------------------------------------
     def restore(self, text: str, confidence: float | None = None) -> Restoration:
-        if confidence is not None:
-            confidence = require_probability(confidence, "confidence")
+        threshold = self._threshold(confidence)  # a bad value fails before the work
         doc = self.document(text)
         if len(text) > BLOCK_CHARS:
-            return self._restore_blocks(text, doc, confidence)
+            return self._restore_blocks(text, doc, threshold)
         spans = self.analyse(doc)
-        return self.restoration(doc, spans, self.estimate_rate(spans), confidence)
+        return self.restoration(doc, spans, self.estimate_rate(spans), threshold)
 
-    def _restore_blocks(self, text: str, whole: Document,
-                        confidence: float | None) -> Restoration:
+    def _threshold(self, confidence: float | None) -> float:
+        """The confidence a change needs: ``confidence``, checked, or the model's."""
+        if confidence is None:
+            return self.p.threshold
+        return require_probability(confidence, "confidence")
+
+    def _restore_blocks(self, text: str, whole: Document, threshold: float) -> Restoration:
         """A long text (a book, a crawl dump), restored block by block.
 
         The analysis holds every candidate of every word, about 600 bytes per
@@ -300,7 +304,6 @@ class Restorer:
         keeps no spans. Texts under BLOCK_CHARS (~17k words, far longer than
         an article) are never split. ``whole`` is the validated document.
         """
-        threshold = self.p.threshold if confidence is None else confidence
         changes: list[Change] = []
         candidates, rated, done, total = 0, 0.0, 0, len(whole.words)
         outer = self.progress
@@ -329,9 +332,7 @@ class Restorer:
     def restoration(self, doc: Document, spans: list[Span], rate: float,
                     confidence: float | None = None) -> Restoration:
         """:meth:`restore` for a document already analysed (detect's evidence holds one)."""
-        threshold = (self.p.threshold if confidence is None
-                     else require_probability(confidence, "confidence"))
-        changes = self.changes(doc, spans, rate, threshold)
+        changes = self.changes(doc, spans, rate, self._threshold(confidence))
         return Restoration(
             text=splice(doc.text, changes),
             changes=changes,
