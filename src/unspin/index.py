@@ -622,7 +622,8 @@ class SQLiteStorage:
             # so even reading fails; an index there is opened as immutable.
             # (Not for other errors: "database is locked" means a writer is busy.)
             self.db.close()
-            read_only = "readonly" in str(e) or "unable to open" in str(e)
+            code = getattr(e, "sqlite_errorcode", 0) & 0xFF  # the primary code
+            read_only = code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
             if not (exists and read_only and self._open_immutable()):
                 raise InputError(f"{self.path} is not a usable unspin index ({e})") from None
         except (sqlite3.DatabaseError, InputError) as e:

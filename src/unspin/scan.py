@@ -444,7 +444,7 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                         if row is None:
                             continue
                         n += 1
-                        if "truncated WARC" in (row["error"] or ""):
+                        if row["error"] == _TRUNCATED_RECORD:
                             cut_reported = True
                         yield row
                     at = None
@@ -494,6 +494,9 @@ def read_warc(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                      f"record {n}")
 
 
+_TRUNCATED_RECORD = "truncated WARC: the record ends before its Content-Length"
+
+
 def _warc_row(path: str, rec: Any, n: int, max_bytes: int) -> Record | None:
     """Record ``n`` of a WARC for one HTML response or conversion record, an
     error row if it cannot be read, or None for the records scan skips."""
@@ -522,7 +525,7 @@ def _warc_row(path: str, rec: Any, n: int, max_bytes: int) -> Record | None:
         if len(data) > max_bytes:
             raise InputError(f"document is larger than {max_bytes} bytes")
         if _cut(rec):
-            raise InputError("truncated WARC: the record ends before its Content-Length")
+            raise InputError(_TRUNCATED_RECORD)
         if is_html:
             return _doc(path, n, html_to_text(_decode_html(data, ctype)), **meta)
         return _doc(path, n, _decode(data), **meta)
