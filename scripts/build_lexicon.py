@@ -76,31 +76,36 @@ def moby_pairs():
                 yield root, s, "m"
 
 
-def wordnet_pairs(wn_dir: Path):
+def wndb_synsets(wn_dir: Path, pos: str):
+    """(offset, words, pointers) per synset of WordNet's ``data.{pos}`` file;
+    words are lowercase with spaces, pointers are (symbol, offset, pos) with
+    satellite adjectives ("s") as "a"."""
     # WNDB data.* format: offset lexfile pos w_cnt(hex) [word lex_id]... p_cnt [sym off pos st]...
+    with open(wn_dir / f"data.{pos}", encoding="latin-1") as f:
+        for line in f:
+            if line.startswith("  "):
+                continue
+            fields = line.split(" | ")[0].split()
+            n = int(fields[3], 16)
+            words = [re.sub(r"\(.*\)$", "", fields[4 + 2 * i]).replace("_", " ").lower()
+                     for i in range(n)]
+            i = 4 + 2 * n
+            pointers = []
+            for j in range(int(fields[i])):
+                sym, toff, tpos = fields[i + 1 + 4 * j : i + 4 + 4 * j]
+                pointers.append((sym, toff, "a" if tpos == "s" else tpos))
+            yield fields[0], "a" if fields[2] == "s" else fields[2], words, pointers
+
+
+def wordnet_pairs(wn_dir: Path):
     keep_rel = {"&", "$", "^", "@", "~", "@i", "~i"}
     synsets: dict[tuple[str, str], list[str]] = {}
     rels: list[tuple[tuple[str, str], tuple[str, str]]] = []
     for pos in ("noun", "verb", "adj", "adv"):
-        with open(wn_dir / f"data.{pos}", encoding="latin-1") as f:
-            for line in f:
-                if line.startswith("  "):
-                    continue
-                fields = line.split(" | ")[0].split()
-                off, ss_type = fields[0], fields[2]
-                key = (off, "a" if ss_type == "s" else ss_type)
-                n = int(fields[3], 16)
-                words = [
-                    re.sub(r"\(.*\)$", "", fields[4 + 2 * i]).replace("_", " ").lower()
-                    for i in range(n)
-                ]
-                synsets[key] = words
-                i = 4 + 2 * n
-                p_cnt = int(fields[i])
-                for j in range(p_cnt):
-                    sym, toff, tpos = fields[i + 1 + 4 * j : i + 4 + 4 * j]
-                    if sym in keep_rel:
-                        rels.append((key, (toff, "a" if tpos == "s" else tpos)))
+        for off, ss_type, words, pointers in wndb_synsets(wn_dir, pos):
+            key = (off, ss_type)
+            synsets[key] = words
+            rels.extend((key, (toff, tpos)) for sym, toff, tpos in pointers if sym in keep_rel)
     for words in synsets.values():
         for a in words:
             for b in words:
@@ -116,22 +121,12 @@ def wordnet_pairs(wn_dir: Path):
 def closed_class_synsets(wn_dir: Path) -> dict[str, dict[str, tuple[set[str], bool]]]:
     """word -> {closed class -> (the word's synsets in it, whether its most
     frequent sense is one of them)} (see CLOSED_CLASSES)."""
-    # WNDB data.noun: offset lexfile pos w_cnt(hex) [word lex_id]... p_cnt [sym off pos st]...
     words: dict[str, list[str]] = {}
     hyponyms: dict[str, list[str]] = defaultdict(list)
-    with open(wn_dir / "data.noun", encoding="latin-1") as f:
-        for line in f:
-            if line.startswith("  "):
-                continue
-            fields = line.split(" | ")[0].split()
-            n = int(fields[3], 16)
-            words[fields[0]] = [re.sub(r"\(.*\)$", "", fields[4 + 2 * i]).replace("_", " ").lower()
-                                for i in range(n)]
-            i = 4 + 2 * n
-            for j in range(int(fields[i])):
-                sym, toff, tpos = fields[i + 1 + 4 * j : i + 4 + 4 * j]
-                if sym in ("~", "~i") and tpos == "n":
-                    hyponyms[fields[0]].append(toff)
+    for off, _, ws, pointers in wndb_synsets(wn_dir, "noun"):
+        words[off] = ws
+        hyponyms[off] = [toff for sym, toff, tpos in pointers
+                         if sym in ("~", "~i") and tpos == "n"]
     # index.noun: lemma pos synset_cnt p_cnt [ptr]... sense_cnt tagsense_cnt offset...,
     # offsets by sense frequency, so the first is the word's most frequent sense.
     first: dict[str, str] = {}
