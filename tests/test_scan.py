@@ -460,6 +460,33 @@ def test_cli_scan_reports_a_missing_input_and_scans_the_rest(tmp_path, texts):
         assert p.returncode == 2 and p.stderr.count(b"\n") == 1, (bad, p.stderr)
 
 
+def test_cli_scan_refuses_a_format_its_out_contradicts(tmp_path, texts):
+    (tmp_path / "a.txt").write_text(texts[0], encoding="utf-8")
+    for bad in (("--out", str(tmp_path / "rows.jsonl"), "--format", "parquet"),
+                ("--out", str(tmp_path / "rows.parquet"), "--format", "jsonl"),
+                ("--out", str(tmp_path / "rows.jsonl"), "--engine", "spark")):
+        p = _cli("scan", str(tmp_path / "a.txt"), *bad)
+        assert p.returncode == 2 and p.stderr.count(b"\n") == 1, (bad, p.stderr)
+        assert b"usage error" in p.stderr
+    assert not list(tmp_path.glob("rows.*"))  # refused before any work
+
+
+def test_a_scan_into_its_input_folder_never_reads_its_own_output(tmp_path, texts):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i, t in enumerate(texts[:2]):
+        (src / f"{i}.txt").write_text(t, encoding="utf-8")
+    for out in (src / "shards", src / "rows.jsonl"):
+        for _ in range(2):  # the second run would read the first one's output
+            p = _cli("scan", str(src), "--out", str(out))
+            assert p.returncode == 0, p.stderr
+        assert len(scan.read_rows(str(out))) == 2
+        if out.is_dir():  # else the next output's scan reads these shards
+            shutil.rmtree(out)
+    assert len(scan.expand_inputs([str(src)])) == 3  # the last output is there to exclude
+    assert len(scan.expand_inputs([str(src)], exclude=str(out))) == 2
+
+
 def test_not_a_warc_is_one_error_row_and_no_warning_noise(tmp_path, texts, capfd):
     from unspin.scan import read_warc
 

@@ -449,7 +449,7 @@ def test_cli_index_add_keeps_good_documents_and_reports_bad_ones(tmp_path):
     p = run("index", "add", str(src_dir), "--index", db)
     assert p.returncode == 1
     err = p.stderr.decode()
-    assert "4 added" in err and "6 input(s) skipped" in err
+    assert "4 added" in err and "6 inputs or records could not be read" in err
     for what in ("b.jsonl: line 2: invalid record", "b.jsonl: line 3: invalid record",
                  "b.jsonl: record 5 (id j5): not storable",
                  "b.jsonl: record 6 (id j6): not storable",

@@ -206,7 +206,8 @@ def _check_paths(paths: Sequence[str]) -> None:
 def _report_skipped(bad: list[str]) -> int:
     """The exit code of a batch: 1 if any input was skipped (each was reported)."""
     if bad:
-        print(f"unspin: {len(bad)} input(s) skipped", file=sys.stderr)
+        what = "input or record" if len(bad) == 1 else "inputs or records"
+        print(f"unspin: {len(bad)} {what} could not be read (reported above)", file=sys.stderr)
         return EXIT_INPUT
     return EXIT_OK
 
@@ -395,6 +396,11 @@ def cmd_scan(args) -> int:
 
     if args.out == "-" or args.out.lower().endswith((".gz", ".json", ".csv", ".txt")):
         raise UsageError("--out is a folder of shards, or one .jsonl or .parquet file")
+    named = next((f for f in ("jsonl", "parquet") if args.out.lower().endswith("." + f)), None)
+    if args.format and named and args.format != named:  # which one was meant?
+        raise UsageError(f"--format {args.format} does not match --out {args.out}")
+    if args.engine == "spark" and "jsonl" in (args.format, named):
+        raise UsageError("the spark engine writes Parquet only (--format parquet)")
     max_bytes = MAX_DOC_BYTES if args.max_bytes is None else args.max_bytes
     # A missing input or an empty folder is reported and the rest scanned;
     # the exit code then says that not everything asked for was read.
@@ -402,14 +408,13 @@ def cmd_scan(args) -> int:
         raise UsageError("scan reads files and folders, not standard input")
     _check_paths(args.inputs)
     bad: list[str] = []
-    inputs = expand_inputs(args.inputs, bad)  # run_local and run_spark take these files
+    # run_local and run_spark take these files (never the output's own shards)
+    inputs = expand_inputs(args.inputs, bad, exclude=args.out)
     for message in bad:
         print(f"unspin: skipped: {message}", file=sys.stderr)
     if not inputs:
         return _report_skipped(bad)
     if args.engine == "spark":
-        if args.format == "jsonl" or args.out.lower().endswith(".jsonl"):
-            raise InputError("the spark engine writes Parquet only (--format parquet)")
         try:
             n = run_spark(inputs, args.out, restore=args.restore, index_path=args.index,
                           text_column=args.text_column, max_bytes=max_bytes)

@@ -191,7 +191,9 @@ def _document_file(f: Path) -> bool:
             and (_suffix(f.name) in DOCUMENT_SUFFIXES or not f.suffix))
 
 
-def expand_inputs(paths: Iterable[str], problems: list[str] | None = None) -> list[str]:
+def expand_inputs(
+    paths: Iterable[str], problems: list[str] | None = None, exclude: str | None = None
+) -> list[str]:
     """The scan units: container files (JSONL, WARC, Parquet) and loose documents.
 
     A folder is walked: its containers become units of their own, its loose
@@ -204,15 +206,25 @@ def expand_inputs(paths: Iterable[str], problems: list[str] | None = None) -> li
     A missing path raises InputError, or, with ``problems``, is listed there
     with any folder that holds no document, and the other paths go on.
 
+    ``exclude`` is a scan's output (a file, or a folder of shards): a folder
+    walked is never read into its own output, which a resumed scan would
+    otherwise read back as input.
+
     >>> here = os.path.dirname(__file__)
     >>> expand_inputs([__file__, os.path.join(here, ".", "scan.py")]) == [__file__]
     True
     """
     units: dict[str, str] = {}  # real path -> the path as given
+    out = os.path.realpath(exclude) if exclude else None
+
+    def ours(f: Path) -> bool:  # the output itself, or a shard inside it
+        real = os.path.realpath(f)
+        return out is not None and (real == out or real.startswith(out + os.sep))
+
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = [f for f in sorted(p.rglob("*")) if _document_file(f)]
+            found = [f for f in sorted(p.rglob("*")) if _document_file(f) and not ours(f)]
             if not found and problems is not None:
                 problems.append(f"{raw}: no documents in this folder")
         elif p.exists():
