@@ -45,13 +45,14 @@ def load(folder: Path) -> list[tuple[str, SpinResult, str]]:
     return out
 
 
-def evaluate(folder: Path, confidence: float | None = None
+def evaluate(passages: list[tuple[str, SpinResult, str]], confidence: float | None = None
              ) -> tuple[Tally, Tally, list[str], list[str]]:
-    """Restore's tallies on the spun and the clean passages, and the names
-    of spun passages detect calls clean and of clean ones it calls spun."""
+    """Restore's tallies on the spun and the clean passages (as :func:`load`
+    gives them), and the names of spun passages detect calls clean and of
+    clean ones it calls spun."""
     spun_tally, clean_tally = Tally(), Tally()
     spun_called_clean, clean_called_spun = [], []
-    for name, res, clean in load(folder):
+    for name, res, clean in passages:
         score_spun(spun_tally, res, unspin.restore(res.text, confidence))
         score_clean(clean_tally, clean, count_words(clean), unspin.restore(clean, confidence))
         if unspin.detect(res.text).verdict != "spun":
@@ -66,9 +67,9 @@ def main() -> int:
     ap.add_argument("--dir", type=Path, default=ROOT / "corpus" / "handspun")
     ap.add_argument("--confidence", type=float, help="restore threshold (default: the model's)")
     args = ap.parse_args()
-    spun_tally, clean_tally, spun_called_clean, clean_called_spun = evaluate(
-        args.dir, args.confidence)
     passages = load(args.dir)
+    spun_tally, clean_tally, spun_called_clean, clean_called_spun = evaluate(
+        passages, args.confidence)
     m, c = spun_tally.metrics(), clean_tally.metrics()
     print(f"{len(passages)} passages, {m['swaps']} swaps, {c['words']} clean words")
     print(f"fixed {m['fixed_pct']:.1f} % ({spun_tally.fixed}), precision "

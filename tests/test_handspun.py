@@ -21,7 +21,7 @@ handspun = pytest.importorskip("evaluate_handspun")  # the dev extra has its nee
 
 def test_hand_spun_news_is_restored_and_detected_and_its_clean_text_left_alone():
     spun, clean, spun_called_clean, clean_called_spun = handspun.evaluate(
-        ROOT / "corpus" / "handspun")
+        handspun.load(ROOT / "corpus" / "handspun"))
     m, c = spun.metrics(), clean.metrics()
     assert m["swaps"] > 400 and spun.bad_offsets == 0
     assert m["fixed_pct"] >= 36.0, m
