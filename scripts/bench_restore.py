@@ -2,6 +2,7 @@
 
     python scripts/bench_restore.py [--docs corpus/own] [--repeat 2]
     python scripts/bench_restore.py --check changes.json
+    python scripts/bench_restore.py --lm-bound   # + LM queries per word, cold
 
 Prints figures; docs/benchmarks.md records them. ``--check FILE`` instead
 dumps every decision on examples/*.txt and the benchmark documents to FILE, or,
@@ -50,6 +51,44 @@ def measure(texts: list[str], repeat: int) -> int:
         )
     print(f"peak RSS: {rss_mb():.0f} MB")
     return 0
+
+
+def lm_bound(texts: list[str]) -> None:
+    """How fast restore could be if the language model were all it did.
+
+    A fresh model (empty caches) restores ``texts`` once, as a crawl meets
+    them, recording each query it puts to pocketsphinx; the same queries are
+    then timed on their own. Queries per word over queries per second is a
+    ceiling on cold-cache words/s that no change to the rest of restore can
+    lift.
+    """
+    from unspin.lm import LanguageModel
+    from unspin.restore import Restorer
+
+    lm = LanguageModel(LanguageModel.default()._path)  # its own caches, all empty
+    asked: list[list[str]] = []
+    raw = lm._prob
+
+    def recording(words: list[str]) -> int:
+        asked.append(words)
+        return raw(words)
+
+    lm._prob = recording
+    r = Restorer(lm=lm)
+    cpu0 = time.process_time()
+    for t in texts:
+        r.restore(t)
+    cpu = time.process_time() - cpu0
+    n_words = sum(len(t.split()) for t in texts)
+    lm._prob = raw
+    t0 = time.process_time()
+    for words in asked:
+        raw(words)
+    per_s = len(asked) / (time.process_time() - t0)
+    per_word = len(asked) / n_words
+    print(f"fresh model: {n_words / cpu:,.0f} words/CPU-s; {per_word:.1f} LM queries per word, "
+          f"answered at {per_s:,.0f}/s: the LM alone caps a cold pass at "
+          f"{per_s / per_word:,.0f} words/s")
 
 
 def decisions(texts: list[str]) -> list[dict]:
@@ -102,10 +141,15 @@ def main(argv=None) -> int:
     ap.add_argument("--docs", type=Path, default=ROOT / "corpus" / "own")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--check", type=Path, metavar="FILE", help="dump or compare decisions")
+    ap.add_argument("--lm-bound", action="store_true",
+                    help="also count LM queries per word with cold caches, and time them")
     ap.add_argument("--measure", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.measure:
-        return measure(json.loads(Path(args.measure).read_text()), args.repeat)
+        code = measure(json.loads(Path(args.measure).read_text()), args.repeat)
+        if args.lm_bound:
+            lm_bound(json.loads(Path(args.measure).read_text()))
+        return code
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(args.docs.glob("*.txt"))]
     try:
@@ -127,7 +171,8 @@ def main(argv=None) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(texts, f)
     subprocess.run(
-        [sys.executable, __file__, "--measure", f.name, "--repeat", str(args.repeat)], check=True
+        [sys.executable, __file__, "--measure", f.name, "--repeat", str(args.repeat)]
+        + ["--lm-bound"] * args.lm_bound, check=True
     )
     os.unlink(f.name)
 
