@@ -48,6 +48,7 @@ from .text import (
     check_text,
     english_share,
     find_spintax,
+    joins,
     latin_script,
     require_probability,
     restored_case,
@@ -412,9 +413,9 @@ class Restorer:
         else:
             if not self._may_head(doc.norms[i]):
                 return None
-            # Only plain single-spaced phrases: punctuation between words ends it.
+            # Punctuation or a line break between words ends a phrase.
             for a, b in zip(toks, toks[1:], strict=False):
-                if doc.text[a.end : b.start] != " ":
+                if not joins(doc.text[a.end : b.start]):
                     return None
             if any(t.in_ref for t in toks):
                 return None
@@ -1083,12 +1084,12 @@ def _determined(doc: Document, i: int) -> bool:
 
 
 def _word_before(doc: Document, i: int) -> str | None:
-    """The token before token ``i``, lower-cased, if one plain space separates them
+    """The token before token ``i``, lower-cased, if only spaces separate them
     (punctuation or a line break between them ends the phrase)."""
     if i == 0:
         return None
     prev = doc.words[i - 1]
-    return prev.norm if doc.text[prev.end : doc.words[i].start] == " " else None
+    return prev.norm if joins(doc.text[prev.end : doc.words[i].start]) else None
 
 
 def _article_before(doc: Document, i: int) -> str | None:

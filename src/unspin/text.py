@@ -154,6 +154,20 @@ class Document:
         return self.text[self.words[i].end : self.words[i + 1].start]
 
 
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def joins(gap: str) -> bool:
+    """Whether ``gap``, the text between two words, keeps them in one phrase:
+    spaces only, of any width and number (web text has no-break spaces and
+    doubled spaces), but no punctuation and no line break.
+
+    >>> joins(" "), joins("\u00a0"), joins("  \t"), joins(", "), joins("\n"), joins("")
+    (True, True, True, False, False, False)
+    """
+    return gap.isspace() and _LINE_BREAKS.isdisjoint(gap)
+
+
 # Unicode category Cc except the whitespace controls \t \n \v \f \r (\v is
 # the manual line break of text saved from word processors).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
