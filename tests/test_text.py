@@ -20,6 +20,18 @@ def test_quotes_reset_at_paragraph_breaks():
     assert [t.in_quote for t in doc.words] == [True, True, True, True, False, False]
 
 
+def test_a_line_wrapped_inside_a_sentence_is_no_break():
+    # Text copied from a PDF or an e-mail: the wrapped line goes on in lower
+    # case and stays in the sentence (and the quote); a capital starts anew.
+    doc = Document.from_text("“The troopers got\nhere late,” he\r\nsaid.\nThe end")
+    starts = {t.text: t.sentence_start for t in doc.words}
+    quoted = {t.text: t.in_quote for t in doc.words}
+    assert starts == {"The": True, "troopers": False, "got": False, "here": False,
+                      "late": False, "he": False, "said": False, "end": False}
+    assert quoted["here"] and quoted["late"] and not quoted["said"]
+    assert [t.sentence_start for t in Document.from_text("one\n\ntwo").words] == [True, True]
+
+
 def test_whitespace_and_punctuation_survive_a_restore():
     text = "  He  stated ,\tthe troopers got here underneath assault this 12 months !\r\n"
     result = unspin.restore(text)

@@ -415,7 +415,7 @@ class Restorer:
                 return None
             # Punctuation or a line break between words ends a phrase.
             for a, b in zip(toks, toks[1:], strict=False):
-                if not joins(doc.text[a.end : b.start]):
+                if not joins(doc.text[a.end : b.start], b.text):
                     return None
             if any(t.in_ref for t in toks):
                 return None
@@ -1089,7 +1089,8 @@ def _word_before(doc: Document, i: int) -> str | None:
     if i == 0:
         return None
     prev = doc.words[i - 1]
-    return prev.norm if joins(doc.text[prev.end : doc.words[i].start]) else None
+    word = doc.words[i]
+    return prev.norm if joins(doc.text[prev.end : word.start], word.text) else None
 
 
 def _article_before(doc: Document, i: int) -> str | None:

@@ -120,8 +120,9 @@ class Document:
                 tok.in_ref = True
             s = tok.text
             if kind == "space":
-                if "\n" in s:
-                    # Paragraphs end quotes and sentences.
+                if "\n" in s and not soft_wrap(s, text[m.end() : m.end() + 1]):
+                    # Paragraphs end quotes and sentences; a line wrapped
+                    # inside a sentence does neither.
                     in_quote = quote_after("\n", in_quote)
                     sentence_start = True
             elif kind == "punct":
@@ -157,15 +158,35 @@ class Document:
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
 
-def joins(gap: str) -> bool:
+def soft_wrap(gap: str, after: str) -> bool:
+    """Whether the whitespace ``gap`` before ``after`` is a line wrapped inside
+    a sentence: one line break (text copied from a PDF or an e-mail), and the
+    next line goes on in lower case. A blank line, or a line that starts with
+    a capital, a digit or punctuation, is a break.
+
+    >>> soft_wrap("\n", "consciousness"), soft_wrap("\r\n  ", "months")
+    (True, True)
+    >>> soft_wrap("\n", "The"), soft_wrap("\n\n", "the"), soft_wrap("\n", "12")
+    (False, False, False)
+    """
+    return (after[:1].islower() and gap.isspace() and gap.count("\n") == 1
+            and _LINE_BREAKS.isdisjoint(gap.replace("\n", "").replace("\r", "")))
+
+
+def joins(gap: str, after: str = "") -> bool:
     """Whether ``gap``, the text between two words, keeps them in one phrase:
     spaces only, of any width and number (web text has no-break spaces and
-    doubled spaces), but no punctuation and no line break.
+    doubled spaces), or a soft-wrapped line before ``after``; no punctuation,
+    and no other line break.
 
     >>> joins(" "), joins("\u00a0"), joins("  \t"), joins(", "), joins("\n"), joins("")
     (True, True, True, False, False, False)
+    >>> joins("\n", "months")
+    True
     """
-    return gap.isspace() and _LINE_BREAKS.isdisjoint(gap)
+    if _LINE_BREAKS.isdisjoint(gap):
+        return gap.isspace()
+    return soft_wrap(gap, after)
 
 
 # Unicode category Cc except the whitespace controls \t \n \v \f \r (\v is
