@@ -73,6 +73,16 @@ def test_whitespace_controls_are_text(space):
     assert unspin.restore(text).text == text.replace("instructed", "told")
 
 
+def test_an_address_is_only_looked_for_from_the_start_of_a_run():
+    # Tried from every position of a long run with no "@", the e-mail pattern
+    # was quadratic: one 100 kB "word" held the web server for a minute.
+    from unspin.text import _REF_RE
+
+    assert _REF_RE.match("jo.smith@example.org", 0)
+    assert _REF_RE.match("jo.smith@example.org", 3) is None
+    assert _REF_RE.match("aaaa@example.org", 1) is None
+
+
 def test_words_of_addresses_handles_and_code_are_marked():
     from unspin.text import Document
 

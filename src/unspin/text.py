@@ -34,7 +34,9 @@ _TOKEN_RE = re.compile(
 # web address ends before trailing punctuation ("see www.x.org/a.").
 _REF_RE = re.compile(
     r"(?:https?://|www\.)[^\s<>\"“”]*[^\s<>\"“”.,;:!?)\]'’]"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    # Anchored at the start of a run: else a long run with no "@" is tried
+    # from every position, which is quadratic ('a' * 100_000).
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     r"|(?<![\w&])[#@][^\W\d_]\w*"
     r"|`[^`\s]+`",
     re.UNICODE,
