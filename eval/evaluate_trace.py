@@ -140,10 +140,11 @@ def make_queries(indexed, negatives, n_q: int, rate: float, dict_name: str, seed
 def is_duplicate(original: str, source: str) -> bool:
     """Reuters (and a little of BBC) repeats stories and templates ("The Bank of
     Japan will sell tomorrow 500 billion yen ..."): a negative whose own unspun
-    text aligns with the reported source is a true match, not a false one."""
-    from unspin.trace import MIN_COVERAGE, align
+    text copies the reported source, by trace's own rule (most of either
+    text, or one long passage), is a true match, not a false one."""
+    from unspin.trace import align
 
-    return align(original, source).coverage >= MIN_COVERAGE
+    return align(original, source).verified()
 
 
 def summarise(results: list[tuple[Query, str | None, float]], texts: dict[str, str]) -> dict:

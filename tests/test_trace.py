@@ -117,6 +117,60 @@ def test_unrelated_text_has_no_source(index, key):
     assert not trace(spun, index).found
 
 
+def _paras(text: str) -> list[str]:
+    return [p for p in text.split("\n\n") if p.strip()]
+
+
+@pytest.mark.parametrize("key", INDEXED[:4])
+def test_a_copy_with_its_paragraphs_reordered_is_traced(index, key):
+    paras = _paras(spin(TEXTS[key], seed=4)[0])
+    assert len(paras) >= 3
+    r = trace("\n\n".join(reversed(paras)), index)
+    assert r.found and r.matches[0].id == key, r.message
+    assert r.matches[0].coverage >= 0.9
+
+
+def test_a_digest_of_whole_sources_finds_each_of_them(index):
+    # Three whole stories on one page: each explains a third of the copy,
+    # but each source is copied whole.
+    keys = INDEXED[:3]
+    digest = "\n\n".join(spin(TEXTS[k], seed=9)[0] for k in keys)
+    r = trace(digest, index, top=5)
+    assert sorted(m.id for m in r.matches) == sorted(keys), r.message
+    assert all(m.coverage < 0.6 <= m.source_coverage for m in r.matches)
+
+
+def test_a_passage_lifted_into_other_text_is_traced(index):
+    source = INDEXED[5]
+    passage = max(_paras(spin(TEXTS[source], seed=2)[0]), key=len)
+    around = _paras(TEXTS[HELD_OUT[0]]) + _paras(TEXTS[HELD_OUT[1]])
+    page = "\n\n".join(around[:3] + [passage] + around[3:8])
+    al = align(page, TEXTS[source])
+    assert al.coverage < 0.6 and al.source_coverage < 0.6 and al.longest >= 40
+    r = trace(page, index)
+    assert r.found and r.matches[0].id == source, r.message
+
+
+def test_a_near_miss_is_named_when_no_source_is_found(index):
+    # Thirty words of a source and as many of unrelated text: half explained.
+    copied = " ".join(TEXTS[INDEXED[0]].split()[:30])
+    r = trace(copied + " " + " ".join(TEXTS[HELD_OUT[2]].split()[:35]), index)
+    assert not r.found and r.near_miss is not None
+    assert r.near_miss.id == INDEXED[0] and r.near_miss.coverage < 0.6
+    assert f"closest {INDEXED[0]}" in r.message
+    assert r.to_dict()["near_miss"]["id"] == INDEXED[0]
+
+
+def test_a_story_with_more_copies_than_the_key_cut_off_is_still_found():
+    # Keys in more than MIN_MAX_DF documents are skipped as stock phrases;
+    # 60 reprints of one story must not make that story the one never found.
+    idx = Index(storage=MemoryStorage())
+    idx.add([(f"reprint{i}", TEXTS["03"]) for i in range(60)] + [("other", TEXTS["11"])])
+    r = trace(spin(TEXTS["03"], seed=1)[0], idx)
+    assert r.found and r.matches[0].id.startswith("reprint"), r.message
+    assert trace(TEXTS["11"], idx).matches[0].id == "other"
+
+
 def test_align_spans_and_substitutions():
     a = align("The mayor instructed reporters in Leeds on Monday.",
               "The mayor told reporters in Leeds on Monday.")
@@ -285,6 +339,28 @@ def test_group_fingerprint_does_not_depend_on_how_ids_sort():
         assert sorted(clusters[0].members) == sorted([first, second])
         fps.append(clusters[0].fingerprint)
     assert fps[0] and fps[0] == fps[1]
+
+
+def test_a_digest_of_several_stories_does_not_chain_their_clusters():
+    a, b = TEXTS["03"], TEXTS["11"]
+    docs = [("a1", spin(a, seed=1)[0]), ("a2", spin(a, seed=2)[0]),
+            ("b1", spin(b, seed=1)[0]), ("b2", spin(b, seed=2)[0]),
+            ("digest", spin(a, seed=3)[0] + "\n\n" + spin(b, seed=3)[0])]
+    clusters = {tuple(sorted(c.members)): c for c in group(docs)}
+    assert set(clusters) == {("a1", "a2"), ("b1", "b2"), ("digest",)}
+    assert sorted(clusters["digest",].holds) == ["a1", "b1"]
+
+
+def test_a_source_and_its_excerpts_stay_one_cluster():
+    # The source holds both excerpts in different places, like a digest, but
+    # they are parts of one story: no cluster of copies besides its own.
+    paras = _paras(TEXTS["03"])
+    docs = [("src", TEXTS["03"]), ("first", spin(paras[0] + "\n\n" + paras[1], seed=1)[0]),
+            ("last", spin(paras[-2] + "\n\n" + paras[-1], seed=2)[0]),
+            ("copy", spin(TEXTS["03"], seed=3)[0])]
+    clusters = group(docs)
+    assert sorted(clusters[0].members) == ["copy", "first", "last", "src"]
+    assert not clusters[0].holds
 
 
 def test_learned_table_fixes_swaps_restore_missed():

@@ -295,6 +295,8 @@ def cmd_group(args) -> int:
     else:
         for k, c in enumerate(clusters, 1):
             out.write(f"cluster {k} ({len(c.members)}): {' '.join(c.members)}\n")
+            if c.holds:  # a digest or stitched page: copies of several clusters
+                out.write(f"  holds copies of several stories: {' '.join(c.holds)}\n")
             for a, b, n in c.fingerprint[:10]:
                 out.write(f"  {a} <-> {b}\t{n}\n")
     return _report_skipped(bad)
