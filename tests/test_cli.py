@@ -191,3 +191,16 @@ def test_detect_json_names_a_non_utf8_file_in_valid_utf8(tmp_path):
     assert p.returncode == 0, p.stderr
     rows = [json.loads(line) for line in p.stdout.decode("utf-8").splitlines()]
     assert rows[0]["source"].endswith("caf\\xff.txt") and rows[1]["source"] == str(SPUN)
+
+
+@pytest.mark.parametrize("fd", [0, 1])
+def test_a_closed_standard_stream_is_a_one_line_error(fd):
+    import os
+
+    # As a shell's "<&-" or ">&-" leaves it: Python then has no sys.stdin/stdout.
+    args = ["restore", "-"] if fd == 0 else ["restore", str(SPUN)]
+    p = subprocess.run([sys.executable, "-m", "unspin.cli", *args], capture_output=True,
+                       timeout=120, preexec_fn=lambda: os.close(fd))
+    assert p.returncode == 1
+    what = "standard input" if fd == 0 else "standard output"
+    assert p.stderr.decode().endswith(f"{what} is closed\n") and p.stderr.count(b"\n") == 1

@@ -25,6 +25,7 @@ from unspin.detect import (
     function_disfluency,
     rarity,
 )
+from unspin.text import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -665,3 +666,11 @@ def test_model_digest_covers_restores_weights_tables_and_thesaurus(tmp_path, mon
             (root / "data" / f).write_bytes(blob + b"\n" if f == name else blob)
         monkeypatch.setattr(detect.resources, "files", lambda _pkg, root=root: root)
         assert detect.model_digest() != base, name
+
+
+@pytest.mark.parametrize("text", ["", "  \n\t "])
+def test_empty_text_has_no_verdict(text):
+    # restore gives empty text back; detect has nothing to judge in it.
+    for screen in (False, True):
+        with pytest.raises(InputError, match="empty"):
+            unspin.detect(text, screen=screen)

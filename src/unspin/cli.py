@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import io
 import json
 import signal
@@ -31,6 +32,8 @@ class UsageError(Exception):
 
 def _read_input(path: str) -> str:
     if path == "-":
+        if sys.stdin is None:  # started with standard input closed (<&-)
+            raise InputError("cannot read stdin: standard input is closed")
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         name = "stdin"
     else:
@@ -364,7 +367,6 @@ def _check_can_listen(host: str, port: int) -> None:
     family the machine lacks (IPv6 switched off) is skipped, a port in use
     on any of them is an error.
     """
-    import errno
     import socket
 
     try:
@@ -594,6 +596,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
     args = ap.parse_args(argv)
+    if sys.stdout is None:  # started with standard output closed (>&-)
+        sys.stdout = _ClosedOutput()
     # Input is UTF-8 and restore's promise is byte-identical text, so the
     # output is UTF-8 whatever the locale says (a C locale would fail on "’").
     if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.encoding.lower() != "utf-8":
@@ -640,6 +644,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:  # main() may run inside another program (tests)
             signal.signal(signal.SIGTERM, previous)
+
+
+class _ClosedOutput(io.TextIOBase):
+    """Standard output when the process started without one: a command that
+    writes its results there fails with one line (``OSError`` below), one
+    that writes only files (``--out``, ``index add``) runs as usual."""
+
+    def write(self, s: str) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
 
 
 class _Terminated(BaseException):

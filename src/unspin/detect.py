@@ -66,6 +66,7 @@ from .restore import (
 from .text import (
     QUOTE_MARKS,
     Document,
+    InputError,
     check_text,
     find_spintax,
     meta_end,
@@ -405,7 +406,12 @@ class Detector:
 
     # -- one analysis pass --------------------------------------------------
     def document(self, text: str) -> Document:
-        """Validate and tokenise ``text`` with restore's checks (InputError if not prose)."""
+        """Validate and tokenise ``text`` with restore's checks (InputError if not prose).
+
+        Unlike restore, which gives empty text back as it came (as ftfy does),
+        detect has nothing to judge in it: a verdict would be a guess.
+        """
+        _require_words(text)
         return self.r.document(text)
 
     def measure(self, text: str) -> Evidence:
@@ -592,7 +598,7 @@ class Detector:
         return share
 
     def detect(self, text: str, screen: bool = False) -> Detection:
-        require_str(text)
+        _require_words(text)
         if screen:
             share = self.screen(text)
             if share is not None:
@@ -693,6 +699,12 @@ class Detector:
         return out
 
 
+
+
+def _require_words(text: str) -> None:
+    require_str(text)
+    if not text.strip():
+        raise InputError("input is empty: there is nothing to judge")
 
 
 def _is_content(tok: str, low: str) -> bool:
