@@ -634,6 +634,25 @@ def test_cli_bad_inputs_exit_nonzero_with_one_line(tmp_path):
     assert p.returncode == 2 and p.stderr.count(b"\n") == 1, p.stderr
 
 
+def test_cli_index_add_names_each_text_from_standard_input_by_its_content(tmp_path):
+    db = str(tmp_path / "i.db")
+    for key in (INDEXED[0], INDEXED[1], INDEXED[1]):  # the second add must not replace the first
+        assert run("index", "add", "-", "--index", db, stdin=TEXTS[key].encode()).returncode == 0
+    p = run("index", "stats", "--index", db, "--format", "json")
+    assert json.loads(p.stdout)["docs"] == 2
+
+
+def test_cli_group_tells_records_of_two_files_with_the_same_ids_apart(tmp_path):
+    for name, keys in (("a", HELD_OUT[:2]), ("b", HELD_OUT[2:4])):  # four unrelated stories
+        rows = [json.dumps({"id": str(k + 1), "text": TEXTS[key]}) for k, key in enumerate(keys)]
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    p = run("group", str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"), "--format", "json")
+    assert p.returncode == 0, p.stderr
+    members = sorted(m for c in json.loads(p.stdout) for m in c["members"])
+    assert members == sorted(f"{tmp_path / f}.jsonl#{i}" for f in "ab" for i in "12")
+    assert all(len(c["members"]) == 1 for c in json.loads(p.stdout))
+
+
 def test_cli_batches_report_a_missing_input_and_keep_the_rest(tmp_path):
     src = tmp_path / "a.txt"
     src.write_text(TEXTS[INDEXED[0]], encoding="utf-8")
@@ -645,7 +664,9 @@ def test_cli_batches_report_a_missing_input_and_keep_the_rest(tmp_path):
     p = run("group", str(src), str(tmp_path / "nope.txt"), "-", "--format", "json",
             stdin=TEXTS[INDEXED[0]].encode())
     assert p.returncode == 1 and b"nope.txt" in p.stderr
-    assert sorted(json.loads(p.stdout)[0]["members"]) == sorted(["-", str(src)])
+    members = json.loads(p.stdout)[0]["members"]
+    assert len(members) == 2 and str(src) in members
+    assert [m for m in members if m != str(src)][0].startswith("stdin:")
     p = run("index", "add", str(src), "--classes", "--index", str(db))
     assert p.returncode == 1 and b"without synonym classes" in p.stderr
 
@@ -718,11 +739,21 @@ def test_an_index_on_read_only_storage_can_be_searched_not_written(tmp_path):
     cli = f"{sys.executable} -m unspin.cli"
     script = (f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} {folder} "
               f"|| exit 99; {cli} trace {spun} --index {db} --format json; echo \"rc=$?\"; "
-              f"{cli} index add {spun} --index {db}; echo \"rc=$?\"")
+              f"{cli} index add {spun} --index {db}; echo \"rc=$?\"; "
+              f"{cli} index add {spun} --index {folder}/new.db; echo \"rc=$?\"")
     p = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, timeout=120)
     if p.returncode == 99 or b"rc=" not in p.stdout:
         pytest.skip("cannot make a read-only mount here")
     out, err = p.stdout.decode(), p.stderr.decode()
     assert json.loads(out.split("rc=")[0])["matches"][0]["id"] == INDEXED[0]
-    assert out.count("rc=0") == 1 and "rc=1" in out
+    assert out.count("rc=0") == 1 and out.count("rc=1") == 2
     assert "read-only storage" in err and "Traceback" not in err
+    assert f"folder {folder} is not writable" in err  # a new index there
+
+
+def test_an_index_in_a_missing_folder_says_so(tmp_path):
+    where = tmp_path / "nope" / "x.db"
+    p = run("index", "add", str(ROOT / "examples"), "--index", str(where))
+    assert p.returncode == 1
+    assert p.stderr.decode() == (f"unspin: error: cannot create index {where}: "
+                                 f"folder {where.parent} does not exist\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import hashlib
 import io
 import json
 import signal
@@ -154,14 +155,16 @@ def cmd_detect(args) -> int:
 # -- index / trace / group / learn ------------------------------------------
 
 
-def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
+def _iter_docs(paths: Sequence[str], bad: list[str] | None = None, qualify: bool = False):
     """SourceDocs from the inputs ``unspin scan`` reads (text, HTML, JSONL, WARC,
     Parquet; folders walked), through scan's readers, so both commands take the
     same files by the same rules.
 
     An unreadable file or record raises InputError, or, with ``bad``, is
     reported on stderr, listed there and skipped: a batch keeps its good
-    documents.
+    documents. With ``qualify``, a record of a container is named by its
+    file too ("a.jsonl#1"): crawl files number their records from 1 each,
+    and two records named "1" are not one document.
     """
     from .index import SourceDoc
     from .scan import expand_inputs, read_unit
@@ -177,11 +180,16 @@ def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
     units = expand_inputs([p for p in paths if p != "-"], problems)
     for message in problems:
         skip(message)
-    if "-" in paths:  # standard input: one document
+    if "-" in paths:  # standard input: one plain-text document
         try:
-            yield SourceDoc("-", _read_input("-"))
+            text = _read_input("-")
         except InputError as e:
             skip(str(e))
+        else:
+            # Named by its content: two texts piped in one after the other are
+            # two documents, and the same text piped twice is one.
+            digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            yield SourceDoc(f"stdin:{digest}", text)
     for unit in units:
         for rec in read_unit(unit, max_bytes=MAX_INPUT_BYTES):
             text, where = rec["text"], rec["input"]
@@ -194,7 +202,10 @@ def _iter_docs(paths: Sequence[str], bad: list[str] | None = None):
             elif "\x00" in text or has_surrogates(text):  # SQLite stores UTF-8 text only
                 skip(f"{where}: not storable text (a NUL or an unpaired surrogate)")
             else:
-                yield SourceDoc(rec["id"], text, rec.get("title"), rec["url"], rec["date"])
+                doc_id = rec["id"]
+                if qualify and doc_id != rec["input"] and not doc_id.startswith(rec["input"]):
+                    doc_id = f"{rec['input']}#{doc_id}"
+                yield SourceDoc(doc_id, text, rec.get("title"), rec["url"], rec["date"])
 
 
 def _check_paths(paths: Sequence[str]) -> None:
@@ -283,7 +294,7 @@ def cmd_group(args) -> int:
 
     _check_paths(args.files)
     bad: list[str] = []
-    docs = [(d.id, d.text) for d in _iter_docs(args.files, bad)]
+    docs = [(d.id, d.text) for d in _iter_docs(args.files, bad, qualify=True)]
     if not docs:
         raise InputError("no documents to group")
     progress = Progress(sys.stderr.isatty(), "grouping")

@@ -601,6 +601,25 @@ def _size_class(n_postings: int) -> int:
     return c
 
 
+def _check_creatable(path: str) -> None:
+    """Raise InputError that says why a new index cannot be made at ``path``
+    (SQLite itself only says "unable to open database file")."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"cannot create index {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or _read_only_mount(folder):
+        raise InputError(f"cannot create index {path}: folder {folder} is not writable")
+
+
+def _read_only_mount(folder: str) -> bool:
+    # os.access answers for root as if every folder were writable, even on a
+    # read-only mount; statvfs knows the mount's flag.
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 class SQLiteStorage:
     """One SQLite file in WAL mode; each :meth:`transaction` is atomic."""
 
@@ -610,6 +629,8 @@ class SQLiteStorage:
         exists = self.path != ":memory:" and os.path.exists(self.path)
         if exists:
             _check_sqlite_header(self.path)
+        elif self.path != ":memory:":
+            _check_creatable(self.path)
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one per batch.
             self.db = sqlite3.connect(self.path, isolation_level=None)
