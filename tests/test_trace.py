@@ -269,7 +269,7 @@ def test_corrupt_or_foreign_index_is_one_line_input_error(tmp_path):
     junk.write_bytes(b"this is not a database at all\n" * 10)
     with pytest.raises(InputError, match="not an SQLite file"):
         Index(junk)
-    with pytest.raises(InputError, match="unable to open"):  # its folder does not exist
+    with pytest.raises(InputError, match="folder .* does not exist"):  # its folder does not exist
         Index(tmp_path / "no" / "such" / "folder" / "i.db")
     foreign = tmp_path / "foreign.db"
     db = sqlite3.connect(foreign)
@@ -525,7 +525,7 @@ def test_cli_index_add_keeps_good_documents_and_reports_bad_ones(tmp_path):
     p = run("index", "add", str(src_dir), "--index", db)
     assert p.returncode == 1
     err = p.stderr.decode()
-    assert "4 added" in err and "6 inputs or records could not be read" in err
+    assert "4 added" in err and "6 inputs or records were skipped" in err
     for what in ("b.jsonl: line 2: invalid record", "b.jsonl: line 3: invalid record",
                  "b.jsonl: record 5 (id j5): not storable",
                  "b.jsonl: record 6 (id j6): not storable",
@@ -681,6 +681,20 @@ def test_excluded_document_does_not_set_the_relative_floor():
     index.add([SourceDoc("self", text), SourceDoc("part", part), SourceDoc("other", TEXTS["11"])])
     result = trace(text, index, exclude=["self"], threshold=0.2)
     assert [m.id for m in result.matches] == ["part"]
+
+
+def test_cli_learn_names_a_pair_that_does_not_align_and_learns_from_the_rest(tmp_path):
+    copy, source, other = tmp_path / "copy.txt", tmp_path / "source.txt", tmp_path / "other.txt"
+    copy.write_text(spin(TEXTS["03"], seed=1)[0], encoding="utf-8")
+    source.write_text(TEXTS["03"], encoding="utf-8")
+    other.write_text(TEXTS["11"], encoding="utf-8")
+    p = run("learn", "--copy", str(copy), "--source", str(source),
+            "--copy", str(other), "--source", str(source))
+    assert p.returncode == 1 and p.stdout.startswith(b"spun\toriginal")
+    assert f"skipped: {other} and {source}: their alignment explains".encode() in p.stderr
+    p = run("learn", "--copy", str(other), "--source", str(source))
+    assert p.returncode == 1
+    assert p.stderr.endswith(b"nothing learned: no pair aligns as a copy and its source\n")
 
 
 def test_learned_pairs_around_numbers():

@@ -220,8 +220,8 @@ def _check_paths(paths: Sequence[str]) -> None:
 def _report_skipped(bad: list[str]) -> int:
     """The exit code of a batch: 1 if any input was skipped (each was reported)."""
     if bad:
-        what = "input or record" if len(bad) == 1 else "inputs or records"
-        print(f"unspin: {len(bad)} {what} could not be read (reported above)", file=sys.stderr)
+        what = "input or record was" if len(bad) == 1 else "inputs or records were"
+        print(f"unspin: {len(bad)} {what} skipped (reported above)", file=sys.stderr)
         return EXIT_INPUT
     return EXIT_OK
 
@@ -336,15 +336,29 @@ def cmd_learn(args) -> int:
         _check_paths(ref_paths)
         site = [d.text for d in _iter_docs([args.site], bad)]
         reference = [d.text for d in _iter_docs(ref_paths, bad)]
+        for what, docs in (("--site", site), ("--reference", reference)):
+            if not docs:
+                raise InputError(f"nothing learned: {what} has no usable text")
         entries = learn_site(site, reference)
+        if not entries:
+            raise InputError("nothing learned: no word of the site's is both unusual "
+                             "against the reference and a thesaurus swap")
     else:
         if not args.copy or not args.source or len(args.copy) != len(args.source):
             raise UsageError("learn needs --copy and --source in pairs (or --site DIR)")
         pairs = [(_read_input(c), _read_input(s)) for c, s in zip(args.copy, args.source,
                                                                    strict=True)]
-        entries = learn_pairs(pairs)
-    if not entries:
-        raise InputError("nothing learned: the inputs share no substitutions")
+        skipped: list[tuple[int, float]] = []
+        entries = learn_pairs(pairs, skipped=skipped)
+        for k, coverage in skipped:  # not copy and source, or swapped too much to align
+            print(f"unspin: skipped: {shown_name(args.copy[k])} and "
+                  f"{shown_name(args.source[k])}: their alignment explains {coverage:.0%} "
+                  f"of the copy (under 50 %): not a copy and its source?", file=sys.stderr)
+            bad.append(args.copy[k])
+        if not entries:
+            why = ("no pair aligns as a copy and its source" if len(skipped) == len(pairs)
+                   else "the pairs share no substitutions")
+            raise InputError(f"nothing learned: {why}")
     out = None if args.out == "-" else args.out  # "-" is stdout, as for any Unix tool
     text = write_table(entries, out)
     if out is None:

@@ -84,24 +84,37 @@ def _pairs_of(spun: list[str], orig: list[str]) -> list[tuple[str, str]]:
 
 
 def learn_pairs(
-    pairs: Iterable[tuple[str, str]], min_count: int = 1, min_coverage: float = 0.5
+    pairs: Iterable[tuple[str, str]], min_count: int = 1, min_coverage: float = 0.5,
+    skipped: list[tuple[int, float]] | None = None,
 ) -> list[Learned]:
     """Harvest spun → original substitutions from (copy, source) pairs.
 
     Pairs whose alignment covers less than ``min_coverage`` of the copy are
-    skipped: they are not copy and source, and would only teach noise.
+    skipped: they are not copy and source, and would only teach noise. Each
+    is listed in ``skipped``, when given, as (its position, its coverage).
+
+    A swap at the very start or end of a text (no equal word on one side)
+    is learned too, when the text's other end of the alignment is equal.
+
+    >>> [(e.spun, e.original, e.prob) for e in learn_pairs([(
+    ...     "Troopers were despatched on Sunday, the ministry stated. Troopers will stay.",
+    ...     "Soldiers were sent on Sunday, the ministry said. Soldiers will stay.")])]
+    [('despatched', 'sent', 1.0), ('stated', 'said', 1.0), ('troopers', 'soldiers', 1.0)]
     """
     subs: Counter[tuple[str, str]] = Counter()
     copies: list[list[str]] = []
-    for copy, source in pairs:
+    for k, (copy, source) in enumerate(pairs):
         al = align(copy, source)
         if al.coverage < min_coverage:
+            if skipped is not None:
+                skipped.append((k, al.coverage))
             continue
         cw = [t.norm for t in al.copy.words]
         sw = [t.norm for t in al.source.words]
         copies.append(cw)
-        for s in al.substitutions:
-            for spun, orig in _pairs_of(cw[s.i1 : s.i2], sw[s.j1 : s.j2]):
+        for i1, i2, j1, j2 in [*((s.i1, s.i2, s.j1, s.j2) for s in al.substitutions),
+                               *_edge_swaps(al, len(cw), len(sw))]:
+            for spun, orig in _pairs_of(cw[i1:i2], sw[j1:j2]):
                 if _usable(spun, orig):
                     subs[(spun, orig)] += 1
     if not subs:
@@ -122,6 +135,23 @@ def learn_pairs(
         if n >= min_count
     ]
     out.sort(key=lambda e: (e.spun, -e.count, e.original))
+    return out
+
+
+def _edge_swaps(al, n_copy: int, n_source: int) -> list[tuple[int, int, int, int]]:
+    """Short mismatches before the first explained run and after the last
+    (a swapped first or last word), which the alignment cannot explain: it
+    needs equal words on both sides of a substitution."""
+    if not al.runs:
+        return []
+    out = []
+    i1, _, j1, _ = al.runs[0]
+    if 0 < i1 <= MAX_SUB and 0 < j1 <= MAX_SUB and j1 == min(r[2] for r in al.runs):
+        out.append((0, i1, 0, j1))
+    _, i2, _, j2 = al.runs[-1]
+    if (0 < n_copy - i2 <= MAX_SUB and 0 < n_source - j2 <= MAX_SUB
+            and j2 == max(r[3] for r in al.runs)):
+        out.append((i2, n_copy, j2, n_source))
     return out
 
 

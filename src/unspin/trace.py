@@ -96,6 +96,8 @@ class Alignment:
     copy: Document = field(repr=False)
     source: Document = field(repr=False)
     longest: int = 0  # copy words in the longest explained run (one copied passage)
+    # Word ranges (copy i1, i2, source j1, j2) of the explained runs, in copy order.
+    runs: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def verified(self, threshold: float = 0.6) -> bool:
         """Whether the alignment shows a copy: most of the copy is explained,
@@ -219,6 +221,7 @@ def align(copy: str | Document, source: str | Document) -> Alignment:
     spans: list[Span] = []
     subs: list[Substitution] = []
     equal = longest = 0
+    runs_at: list[tuple[int, int, int, int]] = []
     todo = [(0, len(a))]
     rounds = 0
     while todo and rounds < MAX_REALIGN_ROUNDS:
@@ -236,6 +239,7 @@ def align(copy: str | Document, source: str | Document) -> Alignment:
                     subs.append(Substitution(i1, i2, j1, j2))
             i1, j1, i2, j2 = run[0][1], run[0][3], run[-1][2], run[-1][4]
             longest = max(longest, i2 - i1)
+            runs_at.append((i1, i2, j1, j2))
             spans.append(Span(cdoc.words[i1].start, cdoc.words[max(i2 - 1, i1)].end,
                               sdoc.words[j1].start, sdoc.words[max(j2 - 1, j1)].end))
         if runs:  # what is left of this part, in stretches worth another look
@@ -261,6 +265,7 @@ def align(copy: str | Document, source: str | Document) -> Alignment:
         copy=cdoc,
         source=sdoc,
         longest=longest,
+        runs=sorted(runs_at),
     )
 
 
