@@ -171,6 +171,18 @@ def test_validation_422(client: TestClient, payload: dict, expect: str) -> None:
     assert r.status_code == 422 and expect in _error(r)
 
 
+@pytest.mark.parametrize("media", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_not_sent_as_json_is_415_and_says_so(client: TestClient, media) -> None:
+    headers = {"content-type": media} if media else {}
+    r = client.post("/api/detect", content=b'{"text": "The council said it would open."}',
+                    headers=headers)
+    assert r.status_code == 415
+    assert _error(r).startswith("send the body as JSON with Content-Type: application/json")
+    r = client.post("/api/detect", content=b'{"text": "The council said it would open."}',
+                    headers={"content-type": "application/json; charset=utf-8"})
+    assert r.status_code == 200
+
+
 def test_invalid_json_422(client: TestClient) -> None:
     r = client.post("/api/detect", content=b"{not json",
                     headers={"content-type": "application/json"})

@@ -194,12 +194,37 @@ def test_changes_table_explains_repeats(page: Page) -> None:
     assert any("habit table" in t for t in texts)
 
 
-def test_failed_submission_clears_the_old_results(page: Page) -> None:
+@pytest.mark.parametrize("bad", ["\x01\x02\x03\x04\x05 x", "   \n  "])
+def test_failed_submission_clears_the_old_results(page: Page, bad: str) -> None:
+    # Refused by the server (binary) or by the page itself (blank): either way
+    # nothing of the earlier text stays, and focus is back in the text box.
     _restore(page, SPUN)
-    page.fill("#text", "\x01\x02\x03\x04\x05 x")
+    assert page.evaluate("document.activeElement.id") == "results"  # focus went on to the answer
+    page.fill("#text", bad)
     page.click("#go")
     expect(page.locator("#status")).to_have_class("error")
-    expect(page.locator("#results")).to_be_hidden()  # nothing of the earlier text stays
+    expect(page.locator("#results")).to_be_hidden()
+    assert page.evaluate("document.activeElement.id") == "text"
+
+
+def test_a_file_that_is_not_utf8_is_refused_and_the_label_opens_files(page: Page,
+                                                                       tmp_path: Path) -> None:
+    # From the keyboard: Tab from the text box reaches the visible label, and
+    # Enter on it clicks the hidden file input (which opens the chooser; the
+    # click is watched, as Playwright's chooser event can miss a fast one).
+    page.fill("#text", "unchanged")
+    page.evaluate("document.getElementById('file').addEventListener('click', (e) => {"
+                  " e.preventDefault(); window.__chooser = true; })")
+    page.locator("#text").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "file-label"
+    page.keyboard.press("Enter")
+    assert page.evaluate("window.__chooser") is True
+    f = tmp_path / "latin1.txt"
+    f.write_bytes("The caf\u00e9 said it would open.".encode("latin-1"))
+    page.set_input_files("#file", str(f))
+    expect(page.locator("#status")).to_contain_text("latin1.txt is not UTF-8 text")
+    expect(page.locator("#text")).to_have_value("unchanged")
 
 
 def test_opened_file_keeps_its_bytes_in_the_download(page: Page, tmp_path: Path) -> None:

@@ -242,6 +242,13 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI reads a body of another media type as no JSON at all and
+        # says "should be a valid dictionary": the fault is the header.
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.method == "POST" and media != "application/json":
+            return JSONResponse(
+                {"error": f"send the body as JSON with Content-Type: application/json "
+                          f"(not {media or 'none'})"}, status_code=415)
         return JSONResponse({"error": _validation_message(exc)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

@@ -183,11 +183,11 @@ async function submit(ev) {
   // the text box would drop, as long as the box still shows it unedited.
   const shown = $("text").value;
   const input = state.loaded && state.loaded.shown === shown ? state.loaded.raw : shown;
-  if (!input.trim()) { showStatus("Paste some text first.", true); $("text").focus(); return; }
+  if (!input.trim()) { fail("Paste some text first."); return; }
   const max = state.health && state.health.max_bytes;
   const size = new Blob([JSON.stringify({ text: input })]).size;
   if (max && size > max) {
-    showStatus(`The text is too long for this server (limit ${max.toLocaleString()} bytes).`, true);
+    fail(`The text is too long for this server (limit ${max.toLocaleString()} bytes).`);
     return;
   }
   const confRaw = $("confidence").value.trim();
@@ -208,17 +208,24 @@ async function submit(ev) {
     renderMarked($("out-restored"), res.text, spans.restored);
     renderChanges(res);
     $("results").hidden = false;
+    $("results").focus();  // the button lost focus while disabled: go on from the answer
     const n = res.changes.length;
     showStatus(`Done: ${n} change${n === 1 ? "" : "s"}, verdict ${det.verdict}.`);
     try { await renderSource(input); } catch (e) { showStatus(`Source search failed: ${e.message}`, true); }
   } catch (e) {
-    // No results of an earlier text may stay on screen, or in the download.
-    $("results").hidden = true;
-    state.restore = state.detect = null;
-    showStatus(e.message, true);
+    fail(e.message);
   } finally {
     $("go").disabled = false;
   }
+}
+
+// A submission that failed, here or at the server: no results of an earlier
+// text may stay on screen, or in the download; focus goes back to the text.
+function fail(message) {
+  $("results").hidden = true;
+  state.restore = state.detect = null;
+  showStatus(message, true);
+  $("text").focus();
 }
 
 // HTML files: keep only the visible text. DOMParser documents never run scripts.
@@ -233,8 +240,16 @@ function htmlToText(raw) {
 
 async function loadFile(file) {
   if (!file) return;
-  // ignoreBOM: a byte-order mark is part of the text, as the CLI keeps it.
-  const raw = new TextDecoder("utf-8", { ignoreBOM: true }).decode(await file.arrayBuffer());
+  // ignoreBOM: a byte-order mark is part of the text, as the CLI keeps it;
+  // fatal: bytes that are not UTF-8 are refused, as the CLI refuses them,
+  // not turned into replacement characters.
+  let raw;
+  try {
+    raw = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true }).decode(await file.arrayBuffer());
+  } catch (e) {
+    showStatus(`${file.name} is not UTF-8 text: convert it to UTF-8 and open it again.`, true);
+    return;
+  }
   const isHtml = /\.html?$/i.test(file.name) || file.type === "text/html";
   $("text").value = isHtml ? htmlToText(raw) : raw;
   state.loaded = isHtml ? null : { raw, shown: $("text").value };
@@ -266,6 +281,10 @@ function init() {
     ta.classList.remove("drop");
     const f = e.dataTransfer && e.dataTransfer.files[0];
     if (f) loadFile(f).catch((err) => showStatus(err.message, true));
+  });
+  // The file input is hidden; its label is the control that takes focus.
+  $("file-label").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file").click(); }
   });
   $("file").addEventListener("change", (e) => {
     loadFile(e.target.files[0]).catch((err) => showStatus(err.message, true));
