@@ -204,3 +204,13 @@ def test_a_closed_standard_stream_is_a_one_line_error(fd):
     assert p.returncode == 1
     what = "standard input" if fd == 0 else "standard output"
     assert p.stderr.decode().endswith(f"{what} is closed\n") and p.stderr.count(b"\n") == 1
+
+
+def test_a_lexicon_that_cannot_be_read_is_one_plain_line(tmp_path):
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\x94abc,def\n")
+    for lex, expect in ((tmp_path / "nope.csv", "No such file or directory"),
+                        (binary, "is not valid UTF-8 (byte 0x94 at offset 0)")):
+        p = run("restore", "--lexicon", str(lex), str(SPUN))
+        assert p.returncode == 1 and p.stderr.count(b"\n") == 1
+        assert p.stderr.decode().rstrip().endswith(expect) and "Errno" not in p.stderr.decode()

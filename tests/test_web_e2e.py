@@ -278,3 +278,10 @@ def test_a_second_submit_while_working_is_ignored(page: Page) -> None:
         route.continue_()
     expect(page.locator("#results")).to_be_visible(timeout=60_000)
     assert len(held) == 1
+
+
+def test_a_probability_next_to_the_threshold_is_shown_on_its_side(page: Page) -> None:
+    # 88.62 % against a threshold of 89 %: "89%" would read as spun, or arbitrary.
+    assert page.evaluate("pctBy(0.8862, {threshold: 0.89})") == "88.6%"
+    assert page.evaluate("pctBy(0.95, {threshold: 0.89})") == "95%"
+    assert page.evaluate("pctBy(0.5, {})") == "50%"

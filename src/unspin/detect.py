@@ -347,15 +347,17 @@ class Detection:
                  f"{s['swaps_per_100_words']:.1f} likely swaps per 100 words"]
         parts += [f"{n} {_plural(k.replace('_', ' '), n)}"
                   for k, n in sorted(kinds.items()) if k != "likely_swap"]
-        lines = [f"{head}{self.verdict} (P={self.spun_probability:.2f}, threshold "
-                 f"{s['threshold']:g}; {s['n_words']} words): " + ", ".join(parts)]
+        n = s["n_words"]
+        lines = [f"{head}{self.verdict} (P={_shown(self.spun_probability, s['threshold'])}, "
+                 f"threshold {s['threshold']:g}; {n} {_plural('word', n)}): " + ", ".join(parts)]
         best = sorted(self.findings, key=lambda f: -f.confidence)[:top]
         for f in sorted(best, key=lambda f: f.start):
             arrow = f" -> {f.suggestion!r}" if f.suggestion else ""
             lines.append(f"  {f.start:>6}-{f.end:<6} {f.kind:<17} {f.confidence:.2f}  "
                          f"{f.text!r}{arrow}")
         if len(self.findings) > len(best):
-            lines.append(f"  ... {len(self.findings) - len(best)} more findings "
+            more = len(self.findings) - len(best)
+            lines.append(f"  ... {more} more {_plural('finding', more)} "
                          "(--format json lists all)")
         return "\n".join(lines) + "\n"
 
@@ -863,11 +865,29 @@ def _non_overlapping(spans: list[Span]) -> list[Span]:
     return out
 
 
+def _shown(p: float, threshold: float) -> str:
+    """P as the summary prints it: two decimals, or as many as it takes to
+    show on which side of the threshold it lies.
+
+    >>> _shown(0.8862, 0.89), _shown(0.95, 0.89), _shown(0.88996, 0.89)
+    ('0.886', '0.95', '0.88996')
+    """
+    for digits in range(2, 6):
+        text = f"{p:.{digits}f}"
+        if (float(text) >= threshold) == (p >= threshold) and float(text) != threshold:
+            return text
+    return f"{p:.6f}"
+
+
 def _plural(noun: str, n: int) -> str:
     """
     >>> _plural("article mismatch", 2), _plural("phrase artefact", 2), _plural("listed phrase", 1)
     ('article mismatches', 'phrase artefacts', 'listed phrase')
+    >>> _plural("spintax", 3), _plural("word", 1)
+    ('spintax groups', 'word')
     """
+    if noun == "spintax":
+        noun = "spintax group"
     if n == 1:
         return noun
     return noun + ("es" if noun.endswith(("ch", "sh", "s", "x")) else "s")

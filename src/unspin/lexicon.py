@@ -411,8 +411,11 @@ def read_table(path: str | Path) -> list[tuple[str, str, float]]:
     p = Path(path)
     try:
         raw = p.read_text(encoding="utf-8-sig")  # a spreadsheet's BOM is no part of row 1
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read lexicon {p}: {e}") from None
+    except OSError as e:
+        raise InputError(f"cannot read lexicon {p}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"lexicon {p} is not valid UTF-8 (byte 0x{e.object[e.start]:02x} "
+                         f"at offset {e.start})") from None
     if not raw.strip():
         raise InputError(f"lexicon {p} is empty")
     pairs: list[tuple[str, str, float]] = []

@@ -113,13 +113,24 @@ async function api(path, body) {
   return data;
 }
 
+// P as a percentage, with a decimal where whole percents would put it on
+// the threshold ("89 %, threshold 89 %, clean" reads as arbitrary).
+function pctBy(p, sig) {
+  const t = sig && sig.threshold;
+  for (let d = 0; d < 4 && t !== undefined; d++) {
+    const shown = Number((100 * p).toFixed(d)) / 100;
+    if (shown !== t && (shown >= t) === (p >= t)) return `${(100 * p).toFixed(d)}%`;
+  }
+  return pct(p);
+}
+
 function renderVerdict(det) {
   const spun = det.verdict === "spun";
   const box = $("verdict");
   box.classList.toggle("spun", spun);
   box.classList.toggle("clean", !spun);
   $("verdict-label").textContent =
-    `${spun ? "Likely spun" : "Looks clean"} — P(spun) ${pct(det.spun_probability)}`;
+    `${spun ? "Likely spun" : "Looks clean"} — P(spun) ${pctBy(det.spun_probability, det.signals)}`;
   const sig = det.signals || {};
   const bits = [];
   if (sig.threshold !== undefined) bits.push(`verdict threshold ${pct(sig.threshold)}`);
