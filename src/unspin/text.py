@@ -166,9 +166,9 @@ def soft_wrap(gap: str, after: str) -> bool:
     next line goes on in lower case. A blank line, or a line that starts with
     a capital, a digit or punctuation, is a break.
 
-    >>> soft_wrap("\n", "consciousness"), soft_wrap("\r\n  ", "months")
+    >>> soft_wrap("\\n", "consciousness"), soft_wrap("\\r\\n  ", "months")
     (True, True)
-    >>> soft_wrap("\n", "The"), soft_wrap("\n\n", "the"), soft_wrap("\n", "12")
+    >>> soft_wrap("\\n", "The"), soft_wrap("\\n\\n", "the"), soft_wrap("\\n", "12")
     (False, False, False)
     """
     return (after[:1].islower() and gap.isspace() and gap.count("\n") == 1
@@ -181,9 +181,9 @@ def joins(gap: str, after: str = "") -> bool:
     doubled spaces), or a soft-wrapped line before ``after``; no punctuation,
     and no other line break.
 
-    >>> joins(" "), joins("\u00a0"), joins("  \t"), joins(", "), joins("\n"), joins("")
+    >>> joins(" "), joins("\\u00a0"), joins("  \\t"), joins(", "), joins("\\n"), joins("")
     (True, True, True, False, False, False)
-    >>> joins("\n", "months")
+    >>> joins("\\n", "months")
     True
     """
     if _LINE_BREAKS.isdisjoint(gap):
