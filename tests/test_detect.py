@@ -674,3 +674,24 @@ def test_empty_text_has_no_verdict(text):
     for screen in (False, True):
         with pytest.raises(InputError, match="empty"):
             unspin.detect(text, screen=screen)
+
+
+TECHNICAL = (  # written for this test: register pulls the model's score down
+    "This study reviews how counterfeit consciousness is used in hospital radiology. We "
+    "compare methods based on profound learning with older rule-based systems on a set of "
+    "chest images collected over three years at two clinics. The newer models found more "
+    "early tumours, but they were harder to explain to doctors, and they needed far more "
+    "labelled examples and computing time than the older systems did."
+)
+
+
+def test_two_phrases_no_clean_text_writes_make_a_text_spun_whatever_its_register():
+    d = unspin.detect(TECHNICAL)
+    assert d.signals["telltale_phrases"] == ["counterfeit consciousness", "profound learning"]
+    assert d.verdict == "spun" and d.spun_probability >= 0.95
+    one = unspin.detect(TECHNICAL.replace("profound learning", "deep learning"))
+    assert one.signals["telltale_phrases"] == ["counterfeit consciousness"]  # one is no floor
+    # Table phrases that are ordinary English are no telltales.
+    plain = unspin.detect("In accordance with the rules, the council will publish its "
+                          "accounts within 12 months of the end of each financial year.")
+    assert plain.signals["telltale_phrases"] == []
