@@ -695,3 +695,26 @@ def test_two_phrases_no_clean_text_writes_make_a_text_spun_whatever_its_register
     plain = unspin.detect("In accordance with the rules, the council will publish its "
                           "accounts within 12 months of the end of each financial year.")
     assert plain.signals["telltale_phrases"] == []
+
+
+def test_a_spun_paragraph_on_a_clean_page_is_located_and_its_findings_kept():
+    # Four of our own clean texts, then one paragraph spun with the habits.
+    page = "\n\n".join(p.read_text(encoding="utf-8")
+                       for p in sorted((ROOT / "corpus" / "own").glob("*.txt"))[:4])
+    spun = ("The officials stated the troopers got here underneath assault close to the border "
+            "this 12 months, and the commander instructed reporters that certainly one of the "
+            "autos was broken. In accordance with the ministry, the injured males have been "
+            "taken to hospital, and the military stated an replace on their situation can be "
+            "revealed subsequent week, after which the troopers would return to the city.")
+    text = page + "\n\n" + spun
+    d = unspin.detect(text)
+    (section,) = d.signals["spun_sections"]
+    assert text[section["start"] : section["end"]] == spun
+    assert section["spin_rate"] >= max(0.25, 2.5 * d.signals["spin_rate"])
+    # Scored under the paragraph's own rate, its swaps are reported as they
+    # are when the paragraph stands alone, not drowned by the clean page.
+    alone = len(unspin.detect(spun).findings)
+    inside = [f for f in d.findings if f.start >= len(page)]
+    assert len(inside) >= alone - 2
+    assert "a paragraph reads spun" in d.summary()
+    assert unspin.detect(page).signals["spun_sections"] == []

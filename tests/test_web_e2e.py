@@ -285,3 +285,11 @@ def test_a_probability_next_to_the_threshold_is_shown_on_its_side(page: Page) ->
     assert page.evaluate("pctBy(0.8862, {threshold: 0.89})") == "88.6%"
     assert page.evaluate("pctBy(0.95, {threshold: 0.89})") == "95%"
     assert page.evaluate("pctBy(0.5, {})") == "50%"
+
+
+def test_a_spun_paragraph_on_a_clean_page_is_named_in_the_verdict(page: Page) -> None:
+    root = Path(__file__).resolve().parents[1]
+    clean = "\n\n".join(p.read_text(encoding="utf-8")
+                        for p in sorted((root / "corpus" / "own").glob("*.txt"))[:4])
+    _restore(page, clean + "\n\n" + SPUN + " " + SPUN.replace("mayor", "governor"))
+    expect(page.locator("#verdict-detail")).to_contain_text("1 paragraph reads spun on its own")

@@ -136,6 +136,12 @@ function renderVerdict(det) {
   if (sig.threshold !== undefined) bits.push(`verdict threshold ${pct(sig.threshold)}`);
   if (sig.n_words !== undefined) bits.push(`${sig.n_words} words`);
   if (sig.spin_rate !== undefined) bits.push(`estimated spin rate ${pct(sig.spin_rate)}`);
+  const sections = sig.spun_sections || [];
+  if (sections.length) {  // a page that reads clean overall, with a spun part
+    bits.push(`${sections.length} paragraph${sections.length === 1 ? "" : "s"} read${
+      sections.length === 1 ? "s" : ""} spun on ${sections.length === 1 ? "its" : "their"} own (${
+      sections.map((x) => pct(x.spin_rate)).join(", ")} of words swapped)`);
+  }
   $("verdict-detail").textContent = bits.length ? `(${bits.join(", ")})` : "";
   $("meter-bar").style.width = pct(det.spun_probability);
 }
