@@ -414,8 +414,10 @@ class Restorer:
             if not self._may_head(doc.norms[i]):
                 return None
             # Punctuation or a line break between words ends a phrase.
+            text = doc.text
             for a, b in zip(toks, toks[1:], strict=False):
-                if not joins(doc.text[a.end : b.start], b.text):
+                gap = text[a.end : b.start]
+                if gap != " " and not joins(gap, b.text):  # one space: most gaps, at once
                     return None
             if any(t.in_ref for t in toks):
                 return None
