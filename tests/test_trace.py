@@ -664,6 +664,16 @@ def test_cli_group_tells_records_of_two_files_with_the_same_ids_apart(tmp_path):
     assert all(len(c["members"]) == 1 for c in json.loads(p.stdout))
 
 
+def test_cli_index_add_warns_of_documents_trace_can_never_find(tmp_path):
+    (tmp_path / "zh.txt").write_text("这是一篇关于城市新桥的中文新闻报道。", encoding="utf-8")
+    (tmp_path / "en.txt").write_text(TEXTS[INDEXED[0]], encoding="utf-8")
+    p = run("index", "add", str(tmp_path), "--index", str(tmp_path / "i.db"))
+    assert p.returncode == 0
+    err = p.stderr.decode()
+    assert "warning: 1 document(s) have no words trace can match" in err
+    assert err.splitlines()[0].endswith("zh.txt") and "2 added" in err
+
+
 def test_cli_batches_report_a_missing_input_and_keep_the_rest(tmp_path):
     src = tmp_path / "a.txt"
     src.write_text(TEXTS[INDEXED[0]], encoding="utf-8")

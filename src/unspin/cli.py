@@ -247,6 +247,12 @@ def cmd_index_add(args) -> int:
         finally:
             progress.close()
         stats = idx.stats()
+    if report.keyless:  # stored, but nothing in them can ever be matched
+        names = ", ".join(shown_name(i) for i in report.keyless[:3])
+        more = f" and {len(report.keyless) - 3} more" if len(report.keyless) > 3 else ""
+        print(f"unspin: warning: {len(report.keyless)} document(s) have no words trace can "
+              f"match (another language or script, or no prose): {names}{more}",
+              file=sys.stderr)
     print(
         f"unspin: {report.added} added, {report.updated} updated, {report.unchanged} unchanged; "
         f"{stats['docs']} documents in {args.index}",

@@ -32,7 +32,7 @@ import time
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain, islice, repeat
 from operator import add, and_, getitem, itemgetter, le, lshift, mul, or_, sub
@@ -90,6 +90,9 @@ class AddReport:
     added: int
     updated: int
     unchanged: int
+    # Ids of documents stored without a single key (no words a spinner keeps:
+    # another script, a table of numbers): trace can never find them.
+    keyless: tuple[str, ...] = field(default=(), repr=False)
 
 
 # --------------------------------------------------------------------------- keys
@@ -975,9 +978,11 @@ class Index:
         so re-running the same add completes the job.
         """
         added = updated = unchanged = 0
+        keyless: list[str] = []
         for chunk in _chunks((_source_doc(d) for d in docs), batch):
             # Keys are computed before the transaction opens, keeping it short.
             prepared = [(d, content_hash(d.text), self.keys(d.text)) for d in chunk]
+            keyless += [d.id for d, _, keys in prepared if not keys]
             with self.storage.transaction():
                 todo = []
                 seen: set[str] = set()
@@ -1001,7 +1006,7 @@ class Index:
             self._n_docs = None
             if progress is not None:
                 progress(len(chunk))
-        return AddReport(added, updated, unchanged)
+        return AddReport(added, updated, unchanged, tuple(keyless))
 
     # -- querying -----------------------------------------------------------
     @property
