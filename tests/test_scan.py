@@ -672,3 +672,12 @@ def test_jsonl_metadata_that_is_not_a_string_is_kept_as_json_text(tmp_path, text
                    encoding="utf-8")
     (row,) = scan.read_jsonl(str(src))
     assert (row["id"], row["url"], row["date"], row["title"]) == ("7", "5", '["x"]', None)
+
+
+def test_blank_lines_in_jsonl_are_no_records_and_no_errors(tmp_path, texts):
+    # Editors end files with a newline, and some with a blank line.
+    src = tmp_path / "crawl.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": texts[0]}) + "\n\n  \n"
+                   + json.dumps({"id": "b", "text": texts[1]}) + "\n\n", encoding="utf-8")
+    rows = list(scan.read_unit(str(src)))
+    assert [(r["id"], r["record"], r["error"]) for r in rows] == [("a", 1, None), ("b", 4, None)]

@@ -392,8 +392,7 @@ def read_jsonl(path: str, max_bytes: int = MAX_DOC_BYTES) -> Iterator[Record]:
                 if line is None:
                     yield _error(path, n, f"line {n}: document is larger than {max_bytes} bytes")
                     continue
-                if not line.strip():
-                    yield _error(path, n, f"line {n}: empty line")
+                if not line.strip():  # a blank line holds no record (editors end files so)
                     continue
                 try:
                     # A BOM before the first line is the file's, not the record's.
