@@ -484,7 +484,7 @@ def test_a_scan_into_its_input_folder_never_reads_its_own_output(tmp_path, texts
         if out.is_dir():  # else the next output's scan reads these shards
             shutil.rmtree(out)
     assert len(scan.expand_inputs([str(src)])) == 3  # the last output is there to exclude
-    assert len(scan.expand_inputs([str(src)], exclude=str(out))) == 2
+    assert len(scan.expand_inputs([str(src)], exclude=[str(out)])) == 2
 
 
 def test_not_a_warc_is_one_error_row_and_no_warning_noise(tmp_path, texts, capfd):

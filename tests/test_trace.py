@@ -674,6 +674,16 @@ def test_cli_index_add_warns_of_documents_trace_can_never_find(tmp_path):
     assert err.splitlines()[0].endswith("zh.txt") and "2 added" in err
 
 
+def test_cli_index_kept_in_the_folder_it_indexes_is_not_read_as_a_document(tmp_path):
+    (tmp_path / "a.txt").write_text(TEXTS[INDEXED[0]], encoding="utf-8")
+    db = tmp_path / "news"  # no suffix: a walked folder reads such files
+    for _ in range(2):
+        p = run("index", "add", str(tmp_path), "--index", str(db))
+        assert p.returncode == 0 and b"skipped" not in p.stderr, p.stderr
+    assert json.loads(run("index", "stats", "--index", str(db), "--format", "json").stdout
+                      )["docs"] == 1
+
+
 def test_cli_batches_report_a_missing_input_and_keep_the_rest(tmp_path):
     src = tmp_path / "a.txt"
     src.write_text(TEXTS[INDEXED[0]], encoding="utf-8")

@@ -155,7 +155,8 @@ def cmd_detect(args) -> int:
 # -- index / trace / group / learn ------------------------------------------
 
 
-def _iter_docs(paths: Sequence[str], bad: list[str] | None = None, qualify: bool = False):
+def _iter_docs(paths: Sequence[str], bad: list[str] | None = None, qualify: bool = False,
+               exclude: Sequence[str] = ()):
     """SourceDocs from the inputs ``unspin scan`` reads (text, HTML, JSONL, WARC,
     Parquet; folders walked), through scan's readers, so both commands take the
     same files by the same rules.
@@ -177,7 +178,7 @@ def _iter_docs(paths: Sequence[str], bad: list[str] | None = None, qualify: bool
         bad.append(message)
 
     problems: list[str] = []
-    units = expand_inputs([p for p in paths if p != "-"], problems)
+    units = expand_inputs([p for p in paths if p != "-"], problems, exclude)
     for message in problems:
         skip(message)
     if "-" in paths:  # standard input: one plain-text document
@@ -243,7 +244,9 @@ def cmd_index_add(args) -> int:
                              "applies when an index is created")
         progress = Progress(sys.stderr.isatty(), "indexing")
         try:
-            report = idx.add(_iter_docs(args.paths, bad), progress=progress.count)
+            # An index kept in the folder it indexes is not a document of it.
+            own = [args.index + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+            report = idx.add(_iter_docs(args.paths, bad, exclude=own), progress=progress.count)
         finally:
             progress.close()
         stats = idx.stats()
@@ -444,7 +447,7 @@ def cmd_scan(args) -> int:
     _check_paths(args.inputs)
     bad: list[str] = []
     # run_local and run_spark take these files (never the output's own shards)
-    inputs = expand_inputs(args.inputs, bad, exclude=args.out)
+    inputs = expand_inputs(args.inputs, bad, exclude=[args.out])
     for message in bad:
         print(f"unspin: skipped: {message}", file=sys.stderr)
     if not inputs:

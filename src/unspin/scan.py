@@ -192,7 +192,7 @@ def _document_file(f: Path) -> bool:
 
 
 def expand_inputs(
-    paths: Iterable[str], problems: list[str] | None = None, exclude: str | None = None
+    paths: Iterable[str], problems: list[str] | None = None, exclude: Iterable[str] = ()
 ) -> list[str]:
     """The scan units: container files (JSONL, WARC, Parquet) and loose documents.
 
@@ -206,20 +206,20 @@ def expand_inputs(
     A missing path raises InputError, or, with ``problems``, is listed there
     with any folder that holds no document, and the other paths go on.
 
-    ``exclude`` is a scan's output (a file, or a folder of shards): a folder
-    walked is never read into its own output, which a resumed scan would
-    otherwise read back as input.
+    ``exclude`` names the command's own files (a scan's output file or
+    folder of shards, an index and its journal files): a folder walked never
+    yields them, or a resumed scan would read its own rows back as input.
 
     >>> here = os.path.dirname(__file__)
     >>> expand_inputs([__file__, os.path.join(here, ".", "scan.py")]) == [__file__]
     True
     """
     units: dict[str, str] = {}  # real path -> the path as given
-    out = os.path.realpath(exclude) if exclude else None
+    own = [os.path.realpath(e) for e in exclude]
 
-    def ours(f: Path) -> bool:  # the output itself, or a shard inside it
+    def ours(f: Path) -> bool:  # one of the command's own files, or inside one
         real = os.path.realpath(f)
-        return out is not None and (real == out or real.startswith(out + os.sep))
+        return any(real == o or real.startswith(o + os.sep) for o in own)
 
     for raw in paths:
         p = Path(raw)
