@@ -684,6 +684,34 @@ def test_cli_index_kept_in_the_folder_it_indexes_is_not_read_as_a_document(tmp_p
                       )["docs"] == 1
 
 
+def test_trace_says_what_to_pass_and_when_the_index_is_empty(tmp_path):
+    with pytest.raises(TypeError, match=r"needs an Index, not str: open one with unspin.Index"):
+        trace(TEXTS[INDEXED[0]], str(tmp_path / "i.db"))
+    with pytest.raises(InputError, match="holds no documents"):
+        trace(TEXTS[INDEXED[0]], Index(":memory:"))
+    db = str(tmp_path / "empty.db")
+    Index(db).close()
+    (tmp_path / "a.txt").write_text(TEXTS[INDEXED[0]], encoding="utf-8")
+    for args in (("trace", str(tmp_path / "a.txt")), ("scan", str(tmp_path / "a.txt"),
+                                                       "--out", str(tmp_path / "o.jsonl"))):
+        p = run(*args, "--index", db)
+        assert p.returncode == 1 and p.stderr.endswith(b"holds no documents: add some with "
+                                                       b"unspin index add\n"), p.stderr
+
+
+def test_cli_learn_min_count_keeps_only_repeated_substitutions(tmp_path):
+    copy, source = tmp_path / "copy.txt", tmp_path / "source.txt"
+    copy.write_text(spin(TEXTS["03"], seed=1)[0], encoding="utf-8")
+    source.write_text(TEXTS["03"], encoding="utf-8")
+    rows = {}
+    for n in ("1", "2"):
+        p = run("learn", "--copy", str(copy), "--source", str(source), "--min-count", n)
+        assert p.returncode == 0, p.stderr
+        rows[n] = [line.split("\t") for line in p.stdout.decode().splitlines()[1:]]
+    assert rows["2"] and len(rows["2"]) < len(rows["1"])
+    assert all(int(r[3]) >= 2 for r in rows["2"])
+
+
 def test_cli_batches_report_a_missing_input_and_keep_the_rest(tmp_path):
     src = tmp_path / "a.txt"
     src.write_text(TEXTS[INDEXED[0]], encoding="utf-8")

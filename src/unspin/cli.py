@@ -358,7 +358,7 @@ def cmd_learn(args) -> int:
         pairs = [(_read_input(c), _read_input(s)) for c, s in zip(args.copy, args.source,
                                                                    strict=True)]
         skipped: list[tuple[int, float]] = []
-        entries = learn_pairs(pairs, skipped=skipped)
+        entries = learn_pairs(pairs, min_count=args.min_count, skipped=skipped)
         for k, coverage in skipped:  # not copy and source, or swapped too much to align
             print(f"unspin: skipped: {shown_name(args.copy[k])} and "
                   f"{shown_name(args.source[k])}: their alignment explains {coverage:.0%} "
@@ -463,7 +463,10 @@ def cmd_scan(args) -> int:
     if args.index:  # fail now, not once per record
         from .index import Index
 
-        Index.existing(args.index).close()
+        with Index.existing(args.index) as idx:
+            if not idx.n_docs:
+                raise InputError(f"the index {args.index} holds no documents: "
+                                 "add some with unspin index add")
     counts = run_local(
         inputs, args.out, fmt=args.format, jobs=args.jobs, restore=args.restore,
         index_path=args.index, text_column=args.text_column, max_bytes=max_bytes,
@@ -597,6 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
     le.add_argument("--reference", action="append", metavar="PATH",
                     help="clean reference prose for --site (default: corpus/own in a checkout)")
     le.add_argument("--out", metavar="FILE", help="write the table here (default: stdout)")
+    le.add_argument("--min-count", type=_int_in(1), default=1, metavar="N",
+                    help="pair mode: keep substitutions seen at least N times (2 is the "
+                         "precise setting, docs/trace.md)")
     le.set_defaults(func=cmd_learn)
 
     sv = sub.add_parser("serve", help="web page and JSON API on localhost (needs fastapi, uvicorn)")

@@ -370,9 +370,14 @@ def trace(
     Only candidates with a key score of at least ``min_score`` (and
     ``MIN_REL_SCORE`` of the best one's) are aligned; 0 aligns all retrieved.
     """
+    if not isinstance(index, Index):  # a path is the usual mistake: say what to pass
+        raise TypeError(f"trace needs an Index, not {type(index).__name__}: "
+                        "open one with unspin.Index(path)")
     doc = text if isinstance(text, Document) else Document.from_text(text)
     if not doc.words:
         raise InputError("nothing to trace: the input has no words")
+    if not index.n_docs:
+        raise InputError("the index holds no documents: add some with unspin index add")
     skip = set(exclude)
     cands = candidates(doc, index, limit=max(3 * top, 10) + len(skip))
     if skip:  # first, so that the relative floor is set by a document that may match
