@@ -358,6 +358,19 @@ def test_a_digest_of_several_stories_does_not_chain_their_clusters():
     assert sorted(clusters["digest",].holds) == ["a1", "b1"]
 
 
+def test_group_aligns_reprints_of_one_story_once_each_not_pairwise(monkeypatch):
+    import importlib
+
+    t = importlib.import_module("unspin.trace")  # the package's trace is the function
+    calls = []
+    real = t.align
+    monkeypatch.setattr(t, "align", lambda *a: calls.append(1) or real(*a))
+    docs = [(f"c{k:02d}", spin(TEXTS["03"], seed=k, rate=0.1)[0]) for k in range(30)]
+    (cluster,) = group(docs)
+    assert len(cluster.members) == 30
+    assert len(calls) < 3 * 30  # not 30 * 29 / 2 = 435 pairs
+
+
 def test_a_source_and_its_excerpts_stay_one_cluster():
     # The source holds both excerpts in different places, like a digest, but
     # they are parts of one story: no cluster of copies besides its own.

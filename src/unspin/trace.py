@@ -465,12 +465,23 @@ def group(
     # excerpt lacks, need not find the excerpt), and one alignment gives the
     # spans on both sides. Dicts keep the pairs in the order found.
     regions: Regions = {i: {} for i, _ in items}
+    # Copies that each explain most of the other are one story whatever else
+    # is found: they are merged at once, and a document is not aligned again
+    # with its merged copies (200 reprints of one story: one trace aligns
+    # them, not 200 × 199 / 2 alignments). No digest is ever merged so: a
+    # digest explains only part of each story it holds.
+    same: dict[str, list[str]] = {i: [i] for i, _ in items}  # doc -> its merged copies
     for doc_id, text in items:
         result = trace(text, index, top=len(items), threshold=threshold,
-                       exclude=[doc_id, *regions[doc_id]], synonyms=False, min_score=0.0)
+                       exclude=[*regions[doc_id], *same[doc_id]], synonyms=False, min_score=0.0)
         for m in result.matches:
             regions[doc_id][m.id] = [(sp.copy_start, sp.copy_end) for sp in m.spans]
             regions[m.id][doc_id] = [(sp.source_start, sp.source_end) for sp in m.spans]
+            if (m.coverage >= threshold and m.source_coverage >= threshold
+                    and same[m.id] is not same[doc_id]):
+                merged = same[doc_id] + same[m.id]
+                for x in merged:
+                    same[x] = merged
         if progress is not None:
             progress(1)
     texts = dict(items)
