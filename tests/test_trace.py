@@ -725,6 +725,15 @@ def test_cli_learn_min_count_keeps_only_repeated_substitutions(tmp_path):
     assert all(int(r[3]) >= 2 for r in rows["2"])
 
 
+def test_cli_learn_warns_when_copy_and_source_look_swapped(tmp_path):
+    original = ROOT / "examples" / "clean_news.txt"
+    spun = ROOT / "examples" / "spun_news.txt"
+    p = run("learn", "--copy", str(original), "--source", str(spun))
+    assert b"are --copy and --source the right way round?" in p.stderr
+    p = run("learn", "--copy", str(spun), "--source", str(original))
+    assert p.returncode == 0 and b"right way round" not in p.stderr
+
+
 def test_cli_batches_report_a_missing_input_and_keep_the_rest(tmp_path):
     src = tmp_path / "a.txt"
     src.write_text(TEXTS[INDEXED[0]], encoding="utf-8")

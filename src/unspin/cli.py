@@ -357,6 +357,7 @@ def cmd_learn(args) -> int:
             raise UsageError("learn needs --copy and --source in pairs (or --site DIR)")
         pairs = [(_read_input(c), _read_input(s)) for c, s in zip(args.copy, args.source,
                                                                    strict=True)]
+        _warn_if_swapped(pairs, args.copy, args.source)
         skipped: list[tuple[int, float]] = []
         entries = learn_pairs(pairs, min_count=args.min_count, skipped=skipped)
         for k, coverage in skipped:  # not copy and source, or swapped too much to align
@@ -374,6 +375,24 @@ def cmd_learn(args) -> int:
         sys.stdout.write(text)
     print(f"unspin: learned {len(entries)} substitutions", file=sys.stderr)
     return _report_skipped(bad)
+
+
+def _warn_if_swapped(pairs: list[tuple[str, str]], copies: list[str], sources: list[str]) -> None:
+    """Warn when detect reads a pair's source as spun and its copy as clean:
+    the files were probably given the wrong way round, and the table
+    learned would turn clean words into spun ones."""
+    from .detect import default_detector
+
+    detector = default_detector()
+    for (copy, source), c, s in zip(pairs, copies, sources, strict=True):
+        try:
+            pc, ps = detector.detect(copy), detector.detect(source)
+        except InputError:
+            continue  # learn_pairs judges the pair on its own terms
+        if ps.verdict == "spun" and pc.verdict == "clean":
+            print(f"unspin: warning: {shown_name(s)} reads as spun (P={ps.spun_probability:.2f}) "
+                  f"and {shown_name(c)} as clean (P={pc.spun_probability:.2f}): are --copy and "
+                  "--source the right way round?", file=sys.stderr)
 
 
 def cmd_serve(args) -> int:
