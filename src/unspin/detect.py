@@ -908,6 +908,9 @@ def _spun_sections(doc: Document, spans: list[Span], rate: float, r) -> list[tup
     return out
 
 
+_TABLES = frozenset("hpu")  # habit, phrase and user tables: the channel that names a spinner
+
+
 def _telltales(doc: Document, spans: list[Span], lm) -> list[str]:
     """The distinct table phrases read as spun (posterior ≥ FINDING_POSTERIOR)
     whose words the language model finds no likelier together than apart:
@@ -916,7 +919,7 @@ def _telltales(doc: Document, spans: list[Span], lm) -> list[str]:
     out: dict[str, None] = {}
     for s in spans:
         if (s.j - s.i < 2 or s.posterior < FINDING_POSTERIOR
-                or s.best.source not in ("h", "p", "u")):
+                or not _TABLES.intersection(s.best.source)):  # letters of its sources
             continue
         if any(t.kind != "word" for t in doc.words[s.i : s.j]):
             continue  # numbers: "12 months" is ordinary English
