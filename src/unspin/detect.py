@@ -128,19 +128,6 @@ SPINTAX_PROBABILITY = 0.99
 # technical prose down (docs/detect.md).
 TELLTALE_PROBABILITY = 0.95
 TELLTALE_MIN = 2
-# A paragraph of a page that reads clean overall is reported as a spun
-# section when its own spin rate (EM over its spans, shrunk towards the
-# document's with SECTION_PSEUDO spans) is at least SECTION_RATE and
-# SECTION_RATIO times the document's. On dev, 1 of 645 clean texts has one;
-# a paragraph spun from our habit table inside a clean BBC or Reuters story
-# is found in 28 of 92 (these stories are short, so one spun paragraph also
-# lifts the document's rate); a 137-word spun paragraph at the end of a
-# 1,600-word page stands out at 0.29 against 0.03 (docs/detect.md).
-SECTION_RATE = 0.25
-SECTION_RATIO = 2.5
-SECTION_PSEUDO = 10.0
-SECTION_MIN_SPANS = 6
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 HIGH_POSTERIOR = 0.9  # a span counts towards swap_density
 FINDING_POSTERIOR = 0.5  # a span is reported as a likely swap
 # A content word outside quotes (lower-case, 3+ letters, as the screening pass
@@ -503,7 +490,7 @@ class Detector:
         # After the signals, which the model was trained on under the
         # document's prior: a spun section's own spans are then scored under
         # its own rate, so its findings are not drowned by the clean rest.
-        for a, b, local in _spun_sections(doc, spans, rate, r):
+        for a, b, local in r.spun_sections(doc, spans, rate):
             score_spans([s for s in spans if a <= doc.words[s.i].start < b], r.prior(local))
             ev.sections.append((a, b, local))
         return ev
@@ -879,32 +866,6 @@ def find_phrases(
             i = hit[1]
         else:
             i += 1
-    return out
-
-
-def _spun_sections(doc: Document, spans: list[Span], rate: float, r) -> list[tuple]:
-    """(start, end, spin rate) of the paragraphs that read spun on their own
-    (see SECTION_RATE); none when the document itself has one paragraph."""
-    text, body = doc.text, doc.body_start
-    cuts = [m.start() for m in _PARAGRAPH_BREAK.finditer(text, body)]
-    if not cuts:
-        return []
-    lo, hi = r.p.rate_bounds
-    out = []
-    for a, b in zip([body, *cuts], [*cuts, len(text)], strict=True):
-        inside = [s for s in spans if a <= doc.words[s.i].start < b]
-        if len(inside) < SECTION_MIN_SPANS:
-            continue
-        # EM as Restorer.estimate_rate, with the document's rate as the prior.
-        lrs = [sum(math.exp(min(c.logit, 30.0)) for c in s.candidates) for s in inside]
-        x = rate
-        for _ in range(r.p.em_iterations):
-            odds = x / (1 - x)
-            post = sum(odds * lr / (1 + odds * lr) for lr in lrs)
-            x = min(hi, max(lo, (post + SECTION_PSEUDO * rate) / (len(inside) + SECTION_PSEUDO)))
-        if x >= SECTION_RATE and x >= SECTION_RATIO * rate:
-            start = text[a:b].strip() and a + len(text[a:b]) - len(text[a:b].lstrip())
-            out.append((start, a + len(text[a:b].rstrip()), x))
     return out
 
 
