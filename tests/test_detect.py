@@ -698,14 +698,10 @@ def test_two_phrases_no_clean_text_writes_make_a_text_spun_whatever_its_register
 
 
 def test_a_spun_paragraph_on_a_clean_page_is_located_and_its_findings_kept():
-    # Four of our own clean texts, then one paragraph spun with the habits.
-    page = "\n\n".join(p.read_text(encoding="utf-8")
-                       for p in sorted((ROOT / "corpus" / "own").glob("*.txt"))[:4])
-    spun = ("The officials stated the troopers got here underneath assault close to the border "
-            "this 12 months, and the commander instructed reporters that certainly one of the "
-            "autos was broken. In accordance with the ministry, the injured males have been "
-            "taken to hospital, and the military stated an replace on their situation can be "
-            "revealed subsequent week, after which the troopers would return to the city.")
+    from pages import SPUN_PARAGRAPH as spun
+    from pages import clean_page
+
+    page = clean_page()
     text = page + "\n\n" + spun
     d = unspin.detect(text)
     (section,) = d.signals["spun_sections"]

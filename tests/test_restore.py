@@ -266,21 +266,15 @@ def test_long_texts_are_restored_block_by_block(monkeypatch):
 
 
 def test_a_spun_paragraph_on_a_clean_page_is_restored_as_if_alone():
-    from pathlib import Path
-
-    import unspin
-
-    root = Path(__file__).resolve().parents[1]
     # The page's low spin rate used to leave the paragraph's swaps unrestored;
     # decoded under its own rate, it gets what it gets standing alone, and
     # the clean page around it is still untouched.
-    page = "\n\n".join(p.read_text(encoding="utf-8")
-                       for p in sorted((root / "corpus" / "own").glob("*.txt"))[:4])
-    spun = ("The officials stated the troopers got here underneath assault close to the border "
-            "this 12 months, and the commander instructed reporters that certainly one of the "
-            "autos was broken. In accordance with the ministry, the injured males have been "
-            "taken to hospital, and the military stated an replace on their situation can be "
-            "revealed subsequent week, after which the troopers would return to the city.")
+    from pages import SPUN_PARAGRAPH as spun
+    from pages import clean_page
+
+    import unspin
+
+    page = clean_page()
     alone = unspin.restore(spun)
     mixed = unspin.restore(page + "\n\n" + spun)
     assert len(alone.changes) >= 10

@@ -288,8 +288,7 @@ def test_a_probability_next_to_the_threshold_is_shown_on_its_side(page: Page) ->
 
 
 def test_a_spun_paragraph_on_a_clean_page_is_named_in_the_verdict(page: Page) -> None:
-    root = Path(__file__).resolve().parents[1]
-    clean = "\n\n".join(p.read_text(encoding="utf-8")
-                        for p in sorted((root / "corpus" / "own").glob("*.txt"))[:4])
-    _restore(page, clean + "\n\n" + SPUN + " " + SPUN.replace("mayor", "governor"))
+    from pages import SPUN_PARAGRAPH, clean_page
+
+    _restore(page, clean_page() + "\n\n" + SPUN_PARAGRAPH)
     expect(page.locator("#verdict-detail")).to_contain_text("1 paragraph reads spun on its own")
