@@ -292,3 +292,10 @@ def test_a_spun_paragraph_on_a_clean_page_is_named_in_the_verdict(page: Page) ->
 
     _restore(page, clean_page() + "\n\n" + SPUN_PARAGRAPH)
     expect(page.locator("#verdict-detail")).to_contain_text("1 paragraph reads spun on its own")
+
+
+def test_a_short_text_comes_with_a_caution_next_to_its_verdict(page: Page) -> None:
+    _restore(page, "The witness stated her name.")
+    expect(page.locator("#verdict-detail")).to_contain_text("few words: read the highlights")
+    _restore(page, SPUN)
+    expect(page.locator("#verdict-detail")).not_to_contain_text("few words")

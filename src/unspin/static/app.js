@@ -16,6 +16,7 @@ function cpToUnit(text) {
 }
 const cpLen = (s) => Array.from(s).length;
 const pct = (x) => `${Math.round(x * 100)}%`;
+const SHORT_WORDS = 30;  // under this, the verdict comes with a caution
 
 function el(tag, props = {}, text) {
   const node = document.createElement(tag);
@@ -134,7 +135,12 @@ function renderVerdict(det) {
   const sig = det.signals || {};
   const bits = [];
   if (sig.threshold !== undefined) bits.push(`verdict threshold ${pct(sig.threshold)}`);
-  if (sig.n_words !== undefined) bits.push(`${sig.n_words} words`);
+  if (sig.n_words !== undefined) bits.push(`${sig.n_words} word${sig.n_words === 1 ? "" : "s"}`);
+  // One sentence holds little evidence: 2.7 % of clean sentences read as
+  // spun, one habit word being all there is to go on (docs/detect.md).
+  if (sig.n_words !== undefined && sig.n_words < SHORT_WORDS) {
+    bits.push("few words: read the highlights rather than the verdict");
+  }
   if (sig.spin_rate !== undefined) bits.push(`estimated spin rate ${pct(sig.spin_rate)}`);
   const sections = sig.spun_sections || [];
   if (sections.length) {  // a page that reads clean overall, with a spun part
