@@ -854,8 +854,8 @@ def find_phrases(
     while i < len(words):
         hit = None
         for n in range(min(max_len, len(words) - i), 0, -1):
-            # Only whitespace between the words: "told, reporters" is no phrase.
-            if any(not doc.gap(k).isspace() for k in range(i, i + n - 1)):
+            # Spaces only between the words: "told, reporters" is no phrase.
+            if not all(doc.joined(k) for k in range(i, i + n - 1)):
                 continue
             key = tuple(t.norm for t in words[i : i + n])
             if key in table:

@@ -49,7 +49,6 @@ from .text import (
     check_text,
     english_share,
     find_spintax,
-    joins,
     latin_script,
     require_probability,
     restored_case,
@@ -429,11 +428,8 @@ class Restorer:
             if not self._may_head(doc.norms[i]):
                 return None
             # Punctuation or a line break between words ends a phrase.
-            text = doc.text
-            for a, b in zip(toks, toks[1:], strict=False):
-                gap = text[a.end : b.start]
-                if gap != " " and not joins(gap, b.text):  # one space: most gaps, at once
-                    return None
+            if not all(doc.joined(k) for k in range(i, j - 1)):
+                return None
             if any(t.in_ref for t in toks):
                 return None
             norms = tuple(doc.norms[i:j])
@@ -1133,9 +1129,7 @@ def _word_before(doc: Document, i: int) -> str | None:
     (punctuation or a line break between them ends the phrase)."""
     if i == 0:
         return None
-    prev = doc.words[i - 1]
-    word = doc.words[i]
-    return prev.norm if joins(doc.text[prev.end : word.start], word.text) else None
+    return doc.words[i - 1].norm if doc.joined(i - 1) else None
 
 
 def _article_before(doc: Document, i: int) -> str | None:

@@ -156,6 +156,17 @@ class Document:
         """The text between word ``i`` and word ``i + 1`` (punctuation, spaces)."""
         return self.text[self.words[i].end : self.words[i + 1].start]
 
+    def joined(self, i: int) -> bool:
+        """Whether words ``i`` and ``i + 1`` can be one phrase (:func:`joins`);
+        the one rule for restore's phrases and detect's listed phrases.
+
+        >>> doc = Document.from_text("got\\u00a0here, got\\nhere. Got\\nHere")
+        >>> [doc.joined(i) for i in range(5)]
+        [True, False, True, False, False]
+        """
+        gap = self.gap(i)
+        return gap == " " or joins(gap, self.words[i + 1].text)  # one space: most gaps, at once
+
 
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 
