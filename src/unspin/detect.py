@@ -59,6 +59,7 @@ from .restore import (
     FEATURES,
     STOPWORDS,
     Restorer,
+    Section,
     Span,
     default_restorer,
     score_spans,
@@ -334,8 +335,7 @@ class Evidence:
     scan: ContextScan | None = None  # the context gains the signals were read from
     spintax: int = 0  # single-brace spintax groups with options (spintax_groups)
     telltales: list[str] = field(default_factory=list)  # unattested table phrases read as spun
-    # Paragraphs that read spun on a page that does not: (start, end, their spin rate).
-    sections: list[tuple[int, int, float]] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)  # paragraphs that read spun alone
 
 
 @dataclass
@@ -490,9 +490,9 @@ class Detector:
         # After the signals, which the model was trained on under the
         # document's prior: a spun section's own spans are then scored under
         # its own rate, so its findings are not drowned by the clean rest.
-        for a, b, local in r.spun_sections(doc, spans, rate):
-            score_spans([s for s in spans if a <= doc.words[s.i].start < b], r.prior(local))
-            ev.sections.append((a, b, local))
+        ev.sections = r.spun_sections(doc, spans, rate)
+        for sec in ev.sections:
+            score_spans(sec.spans, r.prior(sec.rate))
         return ev
 
     def find_listed(self, doc: Document) -> list[tuple[int, int, str, float]]:
@@ -665,8 +665,8 @@ class Detector:
             "common_disfluency": round(s["common_disfluency"], 3),
             "spintax_groups": ev.spintax,
             "telltale_phrases": ev.telltales,
-            "spun_sections": [{"start": a, "end": b, "spin_rate": round(x, 4)}
-                              for a, b, x in ev.sections],
+            "spun_sections": [{"start": sec.start, "end": sec.end, "spin_rate": round(sec.rate, 4)}
+                              for sec in ev.sections],
             "n_words": ev.doc.n_words,
             "candidate_spans": len(ev.spans),
             "threshold": model.threshold,

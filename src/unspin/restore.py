@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from operator import itemgetter
+from typing import NamedTuple
 
 from ._cachedict import CacheDict
 from .lexicon import Lexicon, Row
@@ -214,6 +215,15 @@ class Span:
     confidence: float = 0.0  # P(best candidate is the original)
 
 
+class Section(NamedTuple):
+    """A paragraph that reads spun on a page that does not (Restorer.spun_sections)."""
+
+    start: int  # its text, without surrounding whitespace
+    end: int
+    rate: float  # its own spin rate
+    spans: list[Span]
+
+
 STOPWORDS = frozenset(
     """a an the and or but if then than so as of at by for from in into on onto to
     with without within about above after before below between under over through
@@ -354,11 +364,11 @@ class Restorer:
         if not sections:
             changes = self.decode(doc, spans, rate, threshold)
         else:
-            changes, rest = [], spans
-            for a, b, local in sections:
-                inside = [s for s in rest if a <= doc.words[s.i].start < b]
-                rest = [s for s in rest if not a <= doc.words[s.i].start < b]
-                changes += self.decode(doc, inside, local, threshold)
+            changes = []
+            for sec in sections:
+                changes += self.decode(doc, sec.spans, sec.rate, threshold)
+            inside = {id(s) for sec in sections for s in sec.spans}
+            rest = [s for s in spans if id(s) not in inside]
             changes = sorted(changes + self.decode(doc, rest, rate, threshold),
                              key=lambda c: c.start)
         changes = _merge(changes, self.number_changes(doc, rate, threshold))
@@ -696,15 +706,18 @@ class Restorer:
     # -- the document prior -------------------------------------------------
     def estimate_rate(self, spans: list[Span]) -> float:
         """EM estimate of the share of candidate spans a spinner changed."""
-        lo, hi = self.p.rate_bounds
         if not spans:
-            return lo
-        a, b = self.p.rate_prior
-        # Likelihood ratio of "spun" vs "kept" for each span, prior excluded.
+            return self.p.rate_bounds[0]
         # Plain EM (prior weight 1): a sharper prior here would collapse the
         # estimate to a bound; the learned weight applies in decisions only.
+        return self._em_rate(spans, *self.p.rate_prior, start=0.05)
+
+    def _em_rate(self, spans: list[Span], a: float, b: float, start: float) -> float:
+        """The spin rate of ``spans`` by EM under a Beta(a, b) prior."""
+        lo, hi = self.p.rate_bounds
+        # Likelihood ratio of "spun" vs "kept" for each span, prior excluded.
         lrs = [sum(math.exp(min(c.logit, 30.0)) for c in s.candidates) for s in spans]
-        rate = 0.05
+        rate = start
         for _ in range(self.p.em_iterations):
             odds = rate / (1 - rate)
             post = sum(odds * lr / (1 + odds * lr) for lr in lrs)
@@ -714,32 +727,25 @@ class Restorer:
     def prior(self, rate: float) -> float:
         return self.p.prior_weight * math.log(rate / (1 - rate))
 
-    def spun_sections(self, doc: Document, spans: list[Span], rate: float
-                      ) -> list[tuple[int, int, float]]:
-        """(start, end, spin rate) of the paragraphs that read spun on a page
-        that does not (see SECTION_RATE); none for a one-paragraph text."""
+    def spun_sections(self, doc: Document, spans: list[Span], rate: float) -> list[Section]:
+        """The paragraphs that read spun on a page that does not (see
+        SECTION_RATE); none for a one-paragraph text."""
         text, body = doc.text, doc.body_start
         cuts = [m.start() for m in _PARAGRAPH_BREAK.finditer(text, body)]
         if not cuts:
             return []
-        lo, hi = self.p.rate_bounds
         out = []
         for a, b in zip([body, *cuts], [*cuts, len(text)], strict=True):
             inside = [s for s in spans if a <= doc.words[s.i].start < b]
             if len(inside) < SECTION_MIN_SPANS:
                 continue
-            # EM as estimate_rate's, with the document's rate as the prior.
-            lrs = [sum(math.exp(min(c.logit, 30.0)) for c in s.candidates) for s in inside]
-            x = rate
-            for _ in range(self.p.em_iterations):
-                odds = x / (1 - x)
-                post = sum(odds * lr / (1 + odds * lr) for lr in lrs)
-                x = min(hi, max(lo, (post + SECTION_PSEUDO * rate)
-                                / (len(inside) + SECTION_PSEUDO)))
-            if x >= SECTION_RATE and x >= SECTION_RATIO * rate:
+            # Shrunk towards the document's rate by SECTION_PSEUDO spans.
+            local = self._em_rate(inside, SECTION_PSEUDO * rate, SECTION_PSEUDO * (1 - rate),
+                                  start=rate)
+            if local >= SECTION_RATE and local >= SECTION_RATIO * rate:
                 para = text[a:b]
                 start = a + len(para) - len(para.lstrip())
-                out.append((start, a + len(para.rstrip()), x))
+                out.append(Section(start, a + len(para.rstrip()), local, inside))
         return out
 
     # -- decoding -----------------------------------------------------------
