@@ -357,7 +357,7 @@ class Detection:
             kinds[f.kind] = kinds.get(f.kind, 0) + 1
         parts = [f"estimated spin rate {s['spin_rate']:.0%}",
                  f"{s['swaps_per_100_words']:.1f} likely swaps per 100 words"]
-        parts += [f"{n} {_plural(k.replace('_', ' '), n)}"
+        parts += [f"{n} {_plural(_KIND_NOUNS.get(k, k.replace('_', ' ')), n)}"
                   for k, n in sorted(kinds.items()) if k != "likely_swap"]
         n = s["n_words"]
         lines = [f"{head}{self.verdict} (P={_shown(self.spun_probability, s['threshold'])}, "
@@ -623,8 +623,8 @@ class Detector:
         return share
 
     def detect(self, text: str, screen: bool = False) -> Detection:
-        _require_words(text)
         if screen:
+            _require_words(text)  # measure() checks it on the other path
             share = self.screen(text)
             if share is not None:
                 # No probability was computed; report a clean one below the verdict line.
@@ -930,15 +930,16 @@ def _shown(p: float, threshold: float) -> str:
     return f"{p:.6f}"
 
 
+_KIND_NOUNS = {"spintax": "spintax group"}  # finding kinds whose name is no noun
+
+
 def _plural(noun: str, n: int) -> str:
     """
     >>> _plural("article mismatch", 2), _plural("phrase artefact", 2), _plural("listed phrase", 1)
     ('article mismatches', 'phrase artefacts', 'listed phrase')
-    >>> _plural("spintax", 3), _plural("word", 1)
+    >>> _plural("spintax group", 3), _plural("word", 1)
     ('spintax groups', 'word')
     """
-    if noun == "spintax":
-        noun = "spintax group"
     if n == 1:
         return noun
     return noun + ("es" if noun.endswith(("ch", "sh", "s", "x")) else "s")
