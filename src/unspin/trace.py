@@ -486,18 +486,8 @@ def group(
             progress(1)
     texts = dict(items)
     hubs = _hubs(regions, {i: len(t) for i, t in items})
-    parent = {i: i for i, _ in items}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    find = _components(regions, hubs)
     edges = [(a, b) for a in regions for b in regions[a] if a < b]
-    for a, b in edges:
-        if a not in hubs and b not in hubs:
-            parent[find(a)] = find(b)
     subs: dict[str, Counter[tuple[str, str]]] = {}
     for a, b in edges:
         if a not in hubs and b not in hubs:
@@ -542,18 +532,7 @@ def _hubs(regions: Regions, sizes: dict[str, int]) -> set[str]:
             candidates.add(x)
     if not candidates:
         return set()
-    parent = {x: x for x in regions}
-
-    def find(x: str) -> str:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, nb in regions.items():
-        for b in nb:
-            if a not in candidates and b not in candidates:
-                parent[find(a)] = find(b)
+    find = _components(regions, candidates)
     size = Counter(find(x) for x in regions)
     hubs = set()
     for x in candidates:
@@ -565,6 +544,25 @@ def _hubs(regions: Regions, sizes: dict[str, int]) -> set[str]:
                for k, (ra, sa) in enumerate(groups) for rb, sb in groups[k + 1 :]):
             hubs.add(x)
     return hubs
+
+
+def _components(regions: Regions, without: set[str]) -> Callable[[str], str]:
+    """The clusters the aligned pairs form, leaving out the documents ``without``
+    (each then a cluster of its own): a function from a document to its
+    cluster's root (union-find)."""
+    parent = {x: x for x in regions}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, neighbours in regions.items():
+        for b in neighbours:
+            if a not in without and b not in without:
+                parent[find(a)] = find(b)
+    return find
 
 
 def _apart(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> bool:
