@@ -24,6 +24,7 @@ from .text import InputError, decode_bytes, shown_name
 
 EXIT_OK, EXIT_INPUT, EXIT_USAGE = 0, 1, 2  # argparse also exits 2 on a usage error
 MAX_INPUT_BYTES = 20_000_000
+SWAP_CHECK_PAIRS = 3  # learn: pairs read by detect for a --copy/--source mix-up
 DETECT_SCREEN = False  # see docs/detect.md: screening speed vs verdict changes
 
 
@@ -380,11 +381,14 @@ def cmd_learn(args) -> int:
 def _warn_if_swapped(pairs: list[tuple[str, str]], copies: list[str], sources: list[str]) -> None:
     """Warn when detect reads a pair's source as spun and its copy as clean:
     the files were probably given the wrong way round, and the table
-    learned would turn clean words into spun ones."""
+    learned would turn clean words into spun ones. Only the first few pairs
+    are read (two analyses each): flags given the wrong way round are so for
+    every pair, and a large batch should not take twice as long."""
     from .detect import default_detector
 
     detector = default_detector()
-    for (copy, source), c, s in zip(pairs, copies, sources, strict=True):
+    checked = list(zip(pairs, copies, sources, strict=True))[:SWAP_CHECK_PAIRS]
+    for (copy, source), c, s in checked:
         try:
             pc, ps = detector.detect(copy), detector.detect(source)
         except InputError:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from .index import KEY_FUNCTION_WORDS, swappable
 from .text import Document, InputError
-from .trace import MAX_SUB, align
+from .trace import MAX_SUB, Alignment, align
 
 # Up to three lowercase words; a number may be one of them ("12 months" -> "year").
 _PHRASE_RE = re.compile(r"^[a-z0-9][a-z0-9'’-]*(?: [a-z0-9][a-z0-9'’-]*){0,2}$")
@@ -112,8 +112,8 @@ def learn_pairs(
         cw = [t.norm for t in al.copy.words]
         sw = [t.norm for t in al.source.words]
         copies.append(cw)
-        for i1, i2, j1, j2 in [*((s.i1, s.i2, s.j1, s.j2) for s in al.substitutions),
-                               *_edge_swaps(al, len(cw), len(sw))]:
+        ranges = [(s.i1, s.i2, s.j1, s.j2) for s in al.substitutions]
+        for i1, i2, j1, j2 in ranges + _edge_swaps(al, len(cw), len(sw)):
             for spun, orig in _pairs_of(cw[i1:i2], sw[j1:j2]):
                 if _usable(spun, orig):
                     subs[(spun, orig)] += 1
@@ -138,7 +138,7 @@ def learn_pairs(
     return out
 
 
-def _edge_swaps(al, n_copy: int, n_source: int) -> list[tuple[int, int, int, int]]:
+def _edge_swaps(al: Alignment, n_copy: int, n_source: int) -> list[tuple[int, int, int, int]]:
     """Short mismatches before the first explained run and after the last
     (a swapped first or last word), which the alignment cannot explain: it
     needs equal words on both sides of a substitution."""

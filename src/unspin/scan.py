@@ -218,6 +218,8 @@ def expand_inputs(
     own = [os.path.realpath(e) for e in exclude]
 
     def ours(f: Path) -> bool:  # one of the command's own files, or inside one
+        if not own:  # most calls: no path to resolve per file
+            return False
         real = os.path.realpath(f)
         return any(real == o or real.startswith(o + os.sep) for o in own)
 
