@@ -842,7 +842,8 @@ def find_phrases(
 ) -> list[tuple[int, int, str, float]]:
     """Non-overlapping occurrences of ``table``'s word sequences, longest first.
 
-    >>> doc = Document.from_text("Counterfeit consciousness, we said: counterfeit  consciousness.")
+    >>> doc = Document.from_text("Counterfeit consciousness, we said: counterfeit  consciousness."
+    ...                          " Not across paragraphs: counterfeit\\n\\nconsciousness.")
     >>> find_phrases(doc, {("counterfeit", "consciousness"): ("artificial intelligence", 0.9)}, 2)
     [(0, 2, 'artificial intelligence', 0.9), (4, 6, 'artificial intelligence', 0.9)]
     """
