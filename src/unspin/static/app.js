@@ -119,8 +119,9 @@ async function api(path, body) {
 function pctBy(p, sig) {
   const t = sig && sig.threshold;
   for (let d = 0; d < 4 && t !== undefined; d++) {
-    const shown = Number((100 * p).toFixed(d)) / 100;
-    if (shown !== t && (shown >= t) === (p >= t)) return `${(100 * p).toFixed(d)}%`;
+    const text = (100 * p).toFixed(d);
+    const shown = Number(text) / 100;
+    if (shown !== t && (shown >= t) === (p >= t)) return `${text}%`;
   }
   return pct(p);
 }
@@ -144,9 +145,10 @@ function renderVerdict(det) {
   if (sig.spin_rate !== undefined) bits.push(`estimated spin rate ${pct(sig.spin_rate)}`);
   const sections = sig.spun_sections || [];
   if (sections.length) {  // a page that reads clean overall, with a spun part
-    bits.push(`${sections.length} paragraph${sections.length === 1 ? "" : "s"} read${
-      sections.length === 1 ? "s" : ""} spun on ${sections.length === 1 ? "its" : "their"} own (${
-      sections.map((x) => pct(x.spin_rate)).join(", ")} of words swapped)`);
+    const rates = sections.map((x) => pct(x.spin_rate)).join(", ");
+    bits.push(sections.length === 1
+      ? `1 paragraph reads spun on its own (its spin rate ${rates})`
+      : `${sections.length} paragraphs read spun on their own (spin rates ${rates})`);
   }
   $("verdict-detail").textContent = bits.length ? `(${bits.join(", ")})` : "";
   $("meter-bar").style.width = pct(det.spun_probability);
