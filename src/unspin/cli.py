@@ -205,7 +205,9 @@ def _iter_docs(paths: Sequence[str], bad: list[str] | None = None, qualify: bool
                 skip(f"{where}: not storable text (a NUL or an unpaired surrogate)")
             else:
                 doc_id = rec["id"]
-                if qualify and doc_id != rec["input"] and not doc_id.startswith(rec["input"]):
+                # A loose file's id (its path) and a record's default one
+                # ("a.jsonl#3") already name the file.
+                if qualify and not doc_id.startswith(rec["input"]):
                     doc_id = f"{rec['input']}#{doc_id}"
                 yield SourceDoc(doc_id, text, rec.get("title"), rec["url"], rec["date"])
 
